@@ -1,0 +1,100 @@
+//! Every reason a packet may be dropped, declared once.
+//!
+//! The [`drop_reasons!`] table generates the enum, the operator-facing text and the
+//! metric label, so a new reason cannot be counted without also being described.
+
+macro_rules! drop_reasons {
+    ($( $(#[$doc:meta])* $variant:ident => $label:literal, $text:literal; )+) => {
+        /// Why a packet was dropped. Each variant is counted per lcore and exported as
+        /// `causeway_drops_total{reason="<label>"}`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(u8)]
+        pub enum DropReason {
+            $( $(#[$doc])* $variant, )+
+        }
+
+        impl DropReason {
+            /// Every reason, in declaration order (the counter index order).
+            pub const ALL: &'static [DropReason] = &[$(DropReason::$variant,)+];
+            /// Number of reasons.
+            pub const COUNT: usize = Self::ALL.len();
+
+            /// The metric label value, `snake_case`.
+            pub const fn label(self) -> &'static str {
+                match self { $(DropReason::$variant => $label,)+ }
+            }
+
+            /// One sentence for operators and logs.
+            pub const fn text(self) -> &'static str {
+                match self { $(DropReason::$variant => $text,)+ }
+            }
+
+            /// Index into per-lcore counter arrays.
+            #[inline]
+            pub const fn index(self) -> usize {
+                self as usize
+            }
+        }
+    };
+}
+
+drop_reasons! {
+    /// Shorter than an Ethernet header (14 bytes).
+    RuntFrame => "runt_frame", "frame shorter than an Ethernet header";
+    /// An 802.1Q/802.1ad tag announced but cut short.
+    TruncatedVlanTag => "truncated_vlan_tag", "VLAN tag cut short by the end of the frame";
+    /// More stacked VLAN tags than the gateway parses (two: 802.1ad + 802.1Q).
+    TooManyVlanTags => "too_many_vlan_tags", "more than two stacked VLAN tags";
+    /// IPv4 header shorter than 20 bytes or than its IHL.
+    TruncatedIpv4Header => "truncated_ipv4_header", "IPv4 header cut short";
+    /// IPv4 version field is not 4 or IHL below 5.
+    MalformedIpv4Header => "malformed_ipv4_header", "IPv4 version or header length invalid";
+    /// IPv4 total length smaller than the header or larger than the frame.
+    BadIpv4Length => "bad_ipv4_length", "IPv4 total length disagrees with the frame";
+    /// IPv6 header shorter than 40 bytes or version not 6.
+    TruncatedIpv6Header => "truncated_ipv6_header", "IPv6 header cut short or version not 6";
+    /// IPv6 payload length larger than the frame.
+    BadIpv6Length => "bad_ipv6_length", "IPv6 payload length larger than the frame";
+    /// ARP packet shorter than the Ethernet/IPv4 ARP format.
+    TruncatedArp => "truncated_arp", "ARP packet cut short";
+    /// UDP header cut short or its length field disagrees with the IP payload.
+    BadUdpLength => "bad_udp_length", "UDP header cut short or length field wrong";
+    /// TCP header cut short or its data offset points past the segment.
+    BadTcpHeader => "bad_tcp_header", "TCP header cut short or data offset invalid";
+    /// VXLAN header cut short, or its I flag is clear (RFC 7348).
+    MalformedVxlan => "malformed_vxlan", "VXLAN header cut short or VNI flag clear";
+    /// Geneve header cut short, wrong version, or options past the end (RFC 8926).
+    MalformedGeneve => "malformed_geneve", "Geneve header cut short or options malformed";
+    /// GRE header cut short or an unsupported version (RFC 2784/2890).
+    MalformedGre => "malformed_gre", "GRE header cut short or version unsupported";
+    /// STT frame header cut short (draft-davie-stt).
+    MalformedStt => "malformed_stt", "STT header cut short";
+    /// Not enough headroom to write outer headers.
+    NoHeadroom => "no_headroom", "no headroom left for encapsulation";
+    /// The transmit queue stayed full; the frame could not be sent.
+    TxQueueFull => "tx_queue_full", "transmit queue full";
+    /// The role has no output for frames from this port.
+    NoEgress => "no_egress", "no output configured for the input port";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_unique_snake_case_and_indexes_dense() {
+        let mut seen = std::collections::HashSet::new();
+        for (i, r) in DropReason::ALL.iter().enumerate() {
+            assert_eq!(r.index(), i);
+            assert!(seen.insert(r.label()), "duplicate label {}", r.label());
+            assert!(
+                r.label()
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "label {} is not snake_case",
+                r.label()
+            );
+            assert!(!r.text().is_empty());
+        }
+    }
+}

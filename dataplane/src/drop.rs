@@ -1,6 +1,6 @@
 //! Every reason a packet may be dropped, declared once.
 //!
-//! The [`drop_reasons!`] table generates the enum, the operator-facing text and the
+//! The `drop_reasons!` table generates the enum, the operator-facing text and the
 //! metric label, so a new reason cannot be counted without also being described.
 
 macro_rules! drop_reasons {
@@ -69,6 +69,11 @@ drop_reasons! {
     MalformedGre => "malformed_gre", "GRE header cut short or version unsupported";
     /// STT frame header cut short (draft-davie-stt).
     MalformedStt => "malformed_stt", "STT header cut short";
+    /// A Geneve option marked critical that this gateway does not implement (RFC 8926
+    /// section 3.5 requires the drop).
+    UnsupportedGeneveOption => "unsupported_geneve_option", "Geneve critical option not understood";
+    /// The frame plus outer headers would overflow the outer IP length field.
+    TunnelOversize => "tunnel_oversize", "frame too large to encapsulate";
     /// Not enough headroom to write outer headers.
     NoHeadroom => "no_headroom", "no headroom left for encapsulation";
     /// The transmit queue stayed full; the frame could not be sent.

@@ -4,17 +4,50 @@
 //! - [`packet`]: the [`Packet`] trait that DPDK mbufs (in the `dpdk` crate) and plain
 //!   heap buffers ([`HeapPacket`], for tests) both implement, so pipelines run and are
 //!   tested without DPDK;
-//! - [`drop`]: every reason a packet may be dropped, declared once (enum, text, metric
+//! - [`drop`](mod@drop): every reason a packet may be dropped, declared once (enum, text, metric
 //!   label);
 //! - [`counters`]: per-lcore counters, written by one lcore and summed at scrape time;
-//! - [`node`]: the pipeline node contract (a burst in, a parallel verdict array out).
+//! - [`node`]: the pipeline node contract (a burst in, a parallel verdict array out);
+//! - [`wire`]: zero-copy header views (smoltcp's for Ethernet/ARP/IP/UDP/TCP/ICMP, ours
+//!   for VLAN tags, VXLAN, Geneve, GRE and STT) with owned `Repr`s, typed errors and
+//!   golden-vector tests;
+//! - [`ingress`]: [`ingress::classify`], the sanity check every role runs first on a
+//!   received frame (runts, VLAN tags, IPv4/IPv6/ARP/UDP/TCP lengths);
+//! - [`encap`]: tunnel templates that write outer headers into headroom (VXLAN and
+//!   Geneve over IPv4/IPv6, keyed GRE/NVGRE) and the matching decapsulation.
 //!
 //! Nothing here allocates or locks on the per-packet path.
+//!
+//! # Fuzzing
+//!
+//! The fuzz targets live in `src/fuzz.rs` as bolero harnesses that are also ordinary
+//! tests: `cargo test -p dataplane` runs each for about a second on random inputs
+//! (stable toolchain, no extra tools). To run them longer, set bolero's environment:
+//!
+//! ```text
+//! BOLERO_RANDOM_TEST_TIME_MS=600000 cargo test -p dataplane --release fuzz::
+//! BOLERO_RANDOM_ITERATIONS=10000000 cargo test -p dataplane --release fuzz::decap
+//! BOLERO_RANDOM_SEED=<seed printed by a failure> cargo test -p dataplane fuzz::<target>
+//! ```
+//!
+//! Coverage-guided (libFuzzer via `cargo install cargo-bolero`; its sanitizers need a
+//! nightly toolchain, which this project does not pin):
+//!
+//! ```text
+//! cargo +nightly bolero test -p dataplane fuzz::classify_never_panics_and_offsets_are_in_bounds
+//! ```
+
+#![warn(missing_docs)]
 
 pub mod counters;
 pub mod drop;
+pub mod encap;
+#[cfg(test)]
+mod fuzz;
+pub mod ingress;
 pub mod node;
 pub mod packet;
+pub mod wire;
 
 pub use counters::{LcoreCounters, LcoreStats};
 pub use drop::DropReason;

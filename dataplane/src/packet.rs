@@ -187,6 +187,10 @@ mod tests {
         assert_eq!(p.data(), &[1]);
         assert_eq!(p.trim(2), Err(NoRoom));
         assert_eq!(p.adj(2), Err(NoRoom));
-        assert_eq!(p.data(), &[1], "a failed change leaves the packet as it was");
+        assert_eq!(
+            p.data(),
+            &[1],
+            "a failed change leaves the packet as it was"
+        );
     }
 }

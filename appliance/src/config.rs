@@ -1,0 +1,565 @@
+//! The bootstrap configuration (`/etc/causeway/appliance.yaml`): who this box is, which
+//! roles it runs, how DPDK starts, its ports, and where metrics are served.
+//!
+//! Loading is two steps: YAML into the `*Section` structs (syntax and types), then
+//! [`Bootstrap::validate`] into a [`Config`] (names resolved, addresses parsed). Either
+//! step reports the file, line and column of the offending value; nothing is started
+//! until both succeed.
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+/// A configuration error: where it is and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file that was read.
+    pub file: PathBuf,
+    /// 1-based line and column, when the error has a position.
+    pub position: Option<(u64, u64)>,
+    /// What is wrong, in one sentence.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.position {
+            Some((line, column)) => {
+                write!(
+                    f,
+                    "{}:{line}:{column}: {}",
+                    self.file.display(),
+                    self.message
+                )
+            }
+            None => write!(f, "{}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn default_mbufs() -> u32 {
+    16 * 1024 - 1
+}
+fn default_mbuf_cache() -> u32 {
+    256
+}
+fn default_descriptors() -> u16 {
+    1024
+}
+fn default_true() -> bool {
+    true
+}
+fn default_metrics_listen() -> Spanned<String> {
+    Spanned::new(
+        "127.0.0.1:9417".to_owned(),
+        serde_saphyr::Location::UNKNOWN,
+        serde_saphyr::Location::UNKNOWN,
+    )
+}
+fn default_log_level() -> String {
+    "info".to_owned()
+}
+
+/// The file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bootstrap {
+    /// Who this box is.
+    pub identity: IdentitySection,
+    /// How DPDK's EAL starts and how many buffers it gets.
+    pub dpdk: DpdkSection,
+    /// Data ports owned through DPDK.
+    #[serde(default)]
+    pub ports: Vec<PortSection>,
+    /// The roles this box runs.
+    #[serde(default)]
+    pub roles: RolesSection,
+    /// Underlay (tunnel endpoint) addresses of this box.
+    #[serde(default)]
+    pub underlay: UnderlaySection,
+    /// The Prometheus endpoint.
+    #[serde(default)]
+    pub metrics: MetricsSection,
+    /// Logging.
+    #[serde(default)]
+    pub log: LogSection,
+}
+
+/// `identity:`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySection {
+    /// The box's name; later the `Physical_Switch` name in hardware_vtep.
+    pub name: Spanned<String>,
+    /// The failure zone the box stands in, for HA placement.
+    #[serde(default)]
+    pub failure_zone: Option<String>,
+}
+
+/// `dpdk:`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DpdkSection {
+    /// EAL arguments, as for any DPDK application (`-l 0-1`, `--no-huge`, ...).
+    pub eal_args: Vec<String>,
+    /// Mbufs in the packet pool.
+    #[serde(default = "default_mbufs")]
+    pub mbufs: u32,
+    /// Per-lcore mempool cache size.
+    #[serde(default = "default_mbuf_cache")]
+    pub mbuf_cache: u32,
+    /// Receive descriptors per queue.
+    #[serde(default = "default_descriptors")]
+    pub rx_descriptors: u16,
+    /// Transmit descriptors per queue.
+    #[serde(default = "default_descriptors")]
+    pub tx_descriptors: u16,
+    /// Microseconds a worker sleeps after a poll round that received nothing (0: pure
+    /// busy polling, the production setting; labs on shared CPUs use a few tens).
+    #[serde(default)]
+    pub idle_sleep_us: u32,
+}
+
+/// One entry of `ports:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortSection {
+    /// The name roles refer to.
+    pub name: Spanned<String>,
+    /// A PCI address (`0000:3b:00.0`) or a vdev string (`net_af_packet0,iface=eth1`).
+    pub devargs: Spanned<String>,
+    /// MTU to set; the device's default when absent.
+    #[serde(default)]
+    pub mtu: Option<u16>,
+    /// MAC address to set; the device's own when absent.
+    #[serde(default)]
+    pub mac: Option<Spanned<String>>,
+    /// Receive frames for any destination MAC (default true: gateways bridge).
+    #[serde(default = "default_true")]
+    pub promiscuous: bool,
+}
+
+/// `roles:`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolesSection {
+    /// The diagnostic `patch` role: one-way links between ports.
+    #[serde(default)]
+    pub patch: Vec<PatchLinkSection>,
+}
+
+/// One `roles.patch` entry: every well-formed frame received on `from` leaves on `to`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchLinkSection {
+    /// Input port name.
+    pub from: Spanned<String>,
+    /// Output port name.
+    pub to: Spanned<String>,
+}
+
+/// `underlay:`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnderlaySection {
+    /// Addresses with prefix length, e.g. `192.0.2.10/24`.
+    #[serde(default)]
+    pub addresses: Vec<Spanned<String>>,
+}
+
+/// `metrics:`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    /// Address and port of the `/metrics` endpoint.
+    #[serde(default = "default_metrics_listen")]
+    pub listen: Spanned<String>,
+}
+
+impl Default for MetricsSection {
+    fn default() -> Self {
+        MetricsSection {
+            listen: default_metrics_listen(),
+        }
+    }
+}
+
+/// `log:`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSection {
+    /// A tracing filter: `info`, `debug`, `causeway=debug,warn`, ...
+    #[serde(default = "default_log_level")]
+    pub level: String,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        LogSection {
+            level: default_log_level(),
+        }
+    }
+}
+
+/// A validated configuration: every name resolved, every address parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The box's name.
+    pub name: String,
+    /// Its failure zone, if any.
+    pub failure_zone: Option<String>,
+    /// EAL arguments (without the program name).
+    pub eal_args: Vec<String>,
+    /// Mbufs in the pool.
+    pub mbufs: u32,
+    /// Mempool per-lcore cache.
+    pub mbuf_cache: u32,
+    /// Receive descriptors per queue.
+    pub rx_descriptors: u16,
+    /// Transmit descriptors per queue.
+    pub tx_descriptors: u16,
+    /// Worker sleep after an idle poll round, in microseconds.
+    pub idle_sleep_us: u32,
+    /// Ports, in file order; roles refer to them by index.
+    pub ports: Vec<PortConfig>,
+    /// Patch links as (input port index, output port index).
+    pub patch: Vec<(usize, usize)>,
+    /// Underlay addresses with prefix length.
+    pub underlay: Vec<(IpAddr, u8)>,
+    /// Where `/metrics` listens.
+    pub metrics_listen: SocketAddr,
+    /// Logging filter.
+    pub log_level: String,
+}
+
+/// A validated port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortConfig {
+    /// Name used by roles and in metrics labels.
+    pub name: String,
+    /// Device arguments handed to DPDK.
+    pub devargs: String,
+    /// MTU to set.
+    pub mtu: Option<u16>,
+    /// MAC to set.
+    pub mac: Option<[u8; 6]>,
+    /// Promiscuous mode.
+    pub promiscuous: bool,
+}
+
+/// Reads and validates a bootstrap file.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: path.to_owned(),
+        position: None,
+        message: format!("cannot read: {e}"),
+    })?;
+    parse(path, &text)
+}
+
+/// Parses and validates bootstrap text; `path` only names the source in errors.
+pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    let bootstrap: Bootstrap = serde_saphyr::from_str(text).map_err(|e| ConfigError {
+        file: path.to_owned(),
+        position: e.location().map(|l| (l.line(), l.column())),
+        message: first_line(&e.to_string()),
+    })?;
+    bootstrap.validate(path)
+}
+
+/// serde-saphyr renders a source snippet after the message; the first line is the
+/// message itself, and we print the position in the compiler-style prefix instead.
+fn first_line(rendered: &str) -> String {
+    let line = rendered.lines().next().unwrap_or(rendered).trim();
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    // Drop a trailing " at line L, column C" that some messages carry.
+    match line.rfind(" at line ") {
+        Some(i) => line[..i].to_owned(),
+        None => line.to_owned(),
+    }
+}
+
+impl Bootstrap {
+    /// Resolves names and parses addresses, pointing at the first offending value.
+    pub fn validate(self, path: &Path) -> Result<Config, ConfigError> {
+        let err = |at: &serde_saphyr::Location, message: String| ConfigError {
+            file: path.to_owned(),
+            position: (*at != serde_saphyr::Location::UNKNOWN).then(|| (at.line(), at.column())),
+            message,
+        };
+
+        if self.identity.name.value.trim().is_empty() {
+            return Err(err(
+                &self.identity.name.referenced,
+                "identity.name must not be empty".into(),
+            ));
+        }
+
+        let mut ports: Vec<PortConfig> = Vec::with_capacity(self.ports.len());
+        for p in &self.ports {
+            let name = p.name.value.trim();
+            if name.is_empty() {
+                return Err(err(
+                    &p.name.referenced,
+                    "port name must not be empty".into(),
+                ));
+            }
+            if ports.iter().any(|q| q.name == name) {
+                return Err(err(
+                    &p.name.referenced,
+                    format!("port `{name}` is defined twice"),
+                ));
+            }
+            if p.devargs.value.trim().is_empty() {
+                return Err(err(
+                    &p.devargs.referenced,
+                    format!("port `{name}` has empty devargs"),
+                ));
+            }
+            let mac = match &p.mac {
+                Some(m) => Some(parse_mac(&m.value).ok_or_else(|| {
+                    err(
+                        &m.referenced,
+                        format!(
+                            "`{}` is not a MAC address (expected aa:bb:cc:dd:ee:ff)",
+                            m.value
+                        ),
+                    )
+                })?),
+                None => None,
+            };
+            if let Some(mtu) = p.mtu
+                && !(68..=9600).contains(&mtu)
+            {
+                return Err(err(
+                    &p.name.referenced,
+                    format!("port `{name}`: mtu {mtu} is outside 68..=9600"),
+                ));
+            }
+            ports.push(PortConfig {
+                name: name.to_owned(),
+                devargs: p.devargs.value.trim().to_owned(),
+                mtu: p.mtu,
+                mac,
+                promiscuous: p.promiscuous,
+            });
+        }
+
+        let port_index = |s: &Spanned<String>| {
+            ports
+                .iter()
+                .position(|p| p.name == s.value.trim())
+                .ok_or_else(|| err(&s.referenced, format!("no port named `{}`", s.value)))
+        };
+        let mut patch: Vec<(usize, usize)> = Vec::new();
+        for link in &self.roles.patch {
+            let from = port_index(&link.from)?;
+            let to = port_index(&link.to)?;
+            if from == to {
+                return Err(err(
+                    &link.to.referenced,
+                    format!("patch link from `{}` back to itself", link.from.value),
+                ));
+            }
+            if patch.iter().any(|&(f, _)| f == from) {
+                return Err(err(
+                    &link.from.referenced,
+                    format!(
+                        "port `{}` already feeds another patch link",
+                        link.from.value
+                    ),
+                ));
+            }
+            patch.push((from, to));
+        }
+
+        let mut underlay = Vec::new();
+        for a in &self.underlay.addresses {
+            underlay.push(parse_prefix(&a.value).ok_or_else(|| {
+                err(
+                    &a.referenced,
+                    format!("`{}` is not an address with prefix length", a.value),
+                )
+            })?);
+        }
+
+        let metrics_listen: SocketAddr = self.metrics.listen.value.parse().map_err(|_| {
+            err(
+                &self.metrics.listen.referenced,
+                format!(
+                    "`{}` is not an address and port (expected e.g. 127.0.0.1:9417)",
+                    self.metrics.listen.value
+                ),
+            )
+        })?;
+
+        if self.dpdk.mbufs < 1024 {
+            return Err(ConfigError {
+                file: path.to_owned(),
+                position: None,
+                message: format!(
+                    "dpdk.mbufs {} is below the minimum of 1024",
+                    self.dpdk.mbufs
+                ),
+            });
+        }
+
+        Ok(Config {
+            name: self.identity.name.value,
+            failure_zone: self.identity.failure_zone,
+            eal_args: self.dpdk.eal_args,
+            mbufs: self.dpdk.mbufs,
+            mbuf_cache: self.dpdk.mbuf_cache,
+            rx_descriptors: self.dpdk.rx_descriptors,
+            tx_descriptors: self.dpdk.tx_descriptors,
+            idle_sleep_us: self.dpdk.idle_sleep_us,
+            ports,
+            patch,
+            underlay,
+            metrics_listen,
+            log_level: self.log.level,
+        })
+    }
+}
+
+/// Parses `aa:bb:cc:dd:ee:ff` (or with `-`).
+pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let mut mac = [0u8; 6];
+    let mut parts = s.trim().split([':', '-']);
+    for byte in &mut mac {
+        let part = parts.next()?;
+        if part.len() != 2 {
+            return None;
+        }
+        *byte = u8::from_str_radix(part, 16).ok()?;
+    }
+    parts.next().is_none().then_some(mac)
+}
+
+fn parse_prefix(s: &str) -> Option<(IpAddr, u8)> {
+    let (addr, len) = s.trim().split_once('/')?;
+    let addr: IpAddr = addr.parse().ok()?;
+    let len: u8 = len.parse().ok()?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    (len <= max).then_some((addr, len))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "\
+identity:
+  name: gw1
+  failure_zone: fz-a
+dpdk:
+  eal_args: [-l, 0-1, --no-huge]
+ports:
+  - name: left
+    devargs: net_ring0
+  - name: right
+    devargs: net_ring1
+    mac: 02:00:00:00:00:02
+    mtu: 9000
+roles:
+  patch:
+    - {from: left, to: right}
+    - {from: right, to: left}
+underlay:
+  addresses: [192.0.2.10/24, 2001:db8::10/64]
+metrics:
+  listen: 127.0.0.1:9999
+";
+
+    fn parse_str(text: &str) -> Result<Config, ConfigError> {
+        parse(Path::new("appliance.yaml"), text)
+    }
+
+    #[test]
+    fn a_full_file_resolves_names_and_addresses() {
+        let c = parse_str(GOOD).unwrap();
+        assert_eq!(c.name, "gw1");
+        assert_eq!(c.failure_zone.as_deref(), Some("fz-a"));
+        assert_eq!(c.ports.len(), 2);
+        assert_eq!(c.ports[1].mac, Some([2, 0, 0, 0, 0, 2]));
+        assert_eq!(c.ports[1].mtu, Some(9000));
+        assert!(c.ports[0].promiscuous);
+        assert_eq!(c.patch, vec![(0, 1), (1, 0)]);
+        assert_eq!(c.underlay.len(), 2);
+        assert_eq!(c.underlay[1].1, 64);
+        assert_eq!(c.metrics_listen, "127.0.0.1:9999".parse().unwrap());
+        assert_eq!(c.mbufs, default_mbufs());
+    }
+
+    fn error_of(text: &str) -> ConfigError {
+        parse_str(text).expect_err("the config should be rejected")
+    }
+
+    #[test]
+    fn an_unknown_port_in_a_patch_link_points_at_the_reference() {
+        let text = GOOD.replace("{from: right, to: left}", "{from: right, to: lfet}");
+        let e = error_of(&text);
+        assert_eq!(e.position, Some((16, 25)), "{e}");
+        assert!(e.message.contains("no port named `lfet`"), "{e}");
+        assert!(e.to_string().starts_with("appliance.yaml:16:25: "), "{e}");
+    }
+
+    #[test]
+    fn a_bad_mac_names_line_and_column() {
+        let e = error_of(&GOOD.replace("02:00:00:00:00:02", "02:00:00:00:00"));
+        assert_eq!(e.position, Some((11, 10)), "{e}");
+        assert!(e.message.contains("not a MAC address"), "{e}");
+    }
+
+    #[test]
+    fn a_misspelt_key_is_an_error_with_position() {
+        let e = error_of(&GOOD.replace("    devargs: net_ring1", "    devarg: net_ring1"));
+        assert_eq!(e.position.map(|p| p.0), Some(10), "{e}");
+        assert!(e.message.contains("devarg"), "{e}");
+    }
+
+    #[test]
+    fn broken_yaml_syntax_is_an_error_with_position() {
+        let e = error_of(&GOOD.replace("  name: gw1", "  name: [gw1"));
+        assert!(e.position.is_some(), "{e}");
+    }
+
+    #[test]
+    fn a_wrong_type_is_an_error_with_position() {
+        let e = error_of(&GOOD.replace("mtu: 9000", "mtu: jumbo"));
+        assert_eq!(e.position.map(|p| p.0), Some(12), "{e}");
+    }
+
+    #[test]
+    fn duplicate_ports_and_self_links_are_rejected() {
+        let e = error_of(&GOOD.replace("name: right", "name: left"));
+        assert!(e.message.contains("defined twice"), "{e}");
+        let e = error_of(&GOOD.replace("{from: left, to: right}", "{from: left, to: left}"));
+        assert!(e.message.contains("back to itself"), "{e}");
+        let e = error_of(&GOOD.replace("{from: right, to: left}", "{from: left, to: right}"));
+        assert!(e.message.contains("already feeds"), "{e}");
+    }
+
+    #[test]
+    fn bad_addresses_are_rejected() {
+        let e = error_of(&GOOD.replace("192.0.2.10/24", "192.0.2.10/33"));
+        assert_eq!(e.position.map(|p| p.0), Some(18), "{e}");
+        let e = error_of(&GOOD.replace("127.0.0.1:9999", "localhost"));
+        assert_eq!(e.position.map(|p| p.0), Some(20), "{e}");
+    }
+
+    #[test]
+    fn mac_parser() {
+        assert_eq!(
+            parse_mac("aa-bb-cc-dd-ee-ff"),
+            Some([0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff])
+        );
+        assert_eq!(parse_mac("aa:bb:cc:dd:ee:ff:00"), None);
+        assert_eq!(parse_mac("aa:bb:cc:dd:ee:f"), None);
+        assert_eq!(parse_mac("zz:bb:cc:dd:ee:ff"), None);
+    }
+}

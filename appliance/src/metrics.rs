@@ -1,0 +1,344 @@
+//! The Prometheus (OpenMetrics) endpoint.
+//!
+//! Nothing on the fast path knows about Prometheus: workers bump their own
+//! [`LcoreCounters`], and at scrape time the [`Telemetry`] collector sums them and asks
+//! the port sampler (DPDK's `rte_eth_stats_get` in the daemon) for port counters.
+
+use dataplane::{DropReason, LcoreCounters, LcoreStats};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
+use std::sync::Arc;
+
+/// One port's counters and link as read at scrape time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortSample {
+    /// Port name from the configuration.
+    pub name: String,
+    /// Packets received.
+    pub rx_packets: u64,
+    /// Packets sent.
+    pub tx_packets: u64,
+    /// Bytes received.
+    pub rx_bytes: u64,
+    /// Bytes sent.
+    pub tx_bytes: u64,
+    /// Receive errors.
+    pub rx_errors: u64,
+    /// Transmit errors.
+    pub tx_errors: u64,
+    /// Packets the NIC dropped because no rx descriptor was free.
+    pub rx_missed: u64,
+    /// Receive mbuf allocation failures.
+    pub rx_nombuf: u64,
+    /// Link state.
+    pub link_up: bool,
+    /// Link speed in Mbit/s (0 when unknown).
+    pub speed_mbps: u32,
+}
+
+/// Reads every port's counters; called on each scrape, never on the fast path.
+pub type PortSampler = Box<dyn Fn() -> Vec<PortSample> + Send + Sync>;
+
+/// Everything the daemon exports.
+pub struct Telemetry {
+    version: &'static str,
+    dpdk_version: String,
+    roles: String,
+    lcores: Vec<(u32, Arc<LcoreCounters>)>,
+    ports: PortSampler,
+}
+
+impl std::fmt::Debug for Telemetry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Telemetry")
+            .field("lcores", &self.lcores.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Telemetry {
+    /// Telemetry over the given worker lcores' counters and port sampler.
+    pub fn new(
+        dpdk_version: String,
+        roles: String,
+        lcores: Vec<(u32, Arc<LcoreCounters>)>,
+        ports: PortSampler,
+    ) -> Self {
+        Telemetry {
+            version: env!("CARGO_PKG_VERSION"),
+            dpdk_version,
+            roles,
+            lcores,
+            ports,
+        }
+    }
+
+    /// A registry holding this collector, ready to encode.
+    pub fn into_registry(self) -> Registry {
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(self));
+        registry
+    }
+}
+
+fn counter_family<'a>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    label: &str,
+    samples: impl Iterator<Item = (&'a str, u64)>,
+) -> Result<(), std::fmt::Error> {
+    let mut family =
+        encoder.encode_descriptor(name, help, None, ConstCounter::new(0u64).metric_type())?;
+    for (value_label, value) in samples {
+        let labels = [(label, value_label)];
+        ConstCounter::new(value).encode(family.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+fn gauge_family<'a>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    label: &str,
+    samples: impl Iterator<Item = (&'a str, i64)>,
+) -> Result<(), std::fmt::Error> {
+    let mut family =
+        encoder.encode_descriptor(name, help, None, ConstGauge::new(0i64).metric_type())?;
+    for (value_label, value) in samples {
+        let labels = [(label, value_label)];
+        ConstGauge::new(value).encode(family.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+impl Collector for Telemetry {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        {
+            let info = encoder.encode_descriptor(
+                "causeway_build_info",
+                "Build and runtime identity of this causeway daemon.",
+                None,
+                ConstGauge::new(1i64).metric_type(),
+            )?;
+            let labels = [
+                ("version", self.version),
+                ("dpdk_version", self.dpdk_version.as_str()),
+                ("roles", self.roles.as_str()),
+            ];
+            let mut info = info;
+            ConstGauge::new(1i64).encode(info.encode_family(&labels)?)?;
+        }
+
+        let ports = (self.ports)();
+        macro_rules! port_counter {
+            ($field:ident, $name:literal, $help:literal) => {
+                counter_family(
+                    &mut encoder,
+                    $name,
+                    $help,
+                    "port",
+                    ports.iter().map(|p| (p.name.as_str(), p.$field)),
+                )?;
+            };
+        }
+        port_counter!(
+            rx_packets,
+            "causeway_port_rx_packets",
+            "Packets received on the port (DPDK stats)."
+        );
+        port_counter!(
+            tx_packets,
+            "causeway_port_tx_packets",
+            "Packets sent on the port (DPDK stats)."
+        );
+        port_counter!(
+            rx_bytes,
+            "causeway_port_rx_bytes",
+            "Bytes received on the port."
+        );
+        port_counter!(
+            tx_bytes,
+            "causeway_port_tx_bytes",
+            "Bytes sent on the port."
+        );
+        port_counter!(
+            rx_errors,
+            "causeway_port_rx_errors",
+            "Receive errors on the port."
+        );
+        port_counter!(
+            tx_errors,
+            "causeway_port_tx_errors",
+            "Transmit errors on the port."
+        );
+        port_counter!(
+            rx_missed,
+            "causeway_port_rx_missed",
+            "Packets the device dropped for lack of receive descriptors."
+        );
+        port_counter!(
+            rx_nombuf,
+            "causeway_port_rx_nombuf",
+            "Receive mbuf allocation failures."
+        );
+        gauge_family(
+            &mut encoder,
+            "causeway_port_link_up",
+            "1 when the port's link is up.",
+            "port",
+            ports
+                .iter()
+                .map(|p| (p.name.as_str(), i64::from(p.link_up))),
+        )?;
+        gauge_family(
+            &mut encoder,
+            "causeway_port_link_speed_mbps",
+            "Link speed in Mbit/s (0 when unknown).",
+            "port",
+            ports
+                .iter()
+                .map(|p| (p.name.as_str(), i64::from(p.speed_mbps))),
+        )?;
+
+        let per_lcore: Vec<(String, LcoreStats)> = self
+            .lcores
+            .iter()
+            .map(|(id, c)| (id.to_string(), c.snapshot()))
+            .collect();
+        macro_rules! lcore_counter {
+            ($field:ident, $name:literal, $help:literal) => {
+                counter_family(
+                    &mut encoder,
+                    $name,
+                    $help,
+                    "lcore",
+                    per_lcore.iter().map(|(id, s)| (id.as_str(), s.$field)),
+                )?;
+            };
+        }
+        lcore_counter!(
+            rx_packets,
+            "causeway_lcore_rx_packets",
+            "Packets this worker lcore received and processed."
+        );
+        lcore_counter!(
+            tx_packets,
+            "causeway_lcore_tx_packets",
+            "Packets this worker lcore handed to transmit queues."
+        );
+        lcore_counter!(
+            busy_polls,
+            "causeway_lcore_busy_polls",
+            "Polls that returned at least one packet."
+        );
+        lcore_counter!(
+            idle_polls,
+            "causeway_lcore_idle_polls",
+            "Polls that returned no packet."
+        );
+
+        let mut total = LcoreStats::default();
+        for (_, s) in &per_lcore {
+            total.add(s);
+        }
+        counter_family(
+            &mut encoder,
+            "causeway_drops",
+            "Packets dropped by the dataplane, by reason (summed over lcores).",
+            "reason",
+            DropReason::ALL
+                .iter()
+                .map(|r| (r.label(), total.drops_for(*r))),
+        )?;
+        Ok(())
+    }
+}
+
+/// OpenMetrics text of the registry.
+pub fn render(registry: &Registry) -> String {
+    let mut out = String::new();
+    // Writing into a String cannot fail; an encoder error would be a bug in a collector.
+    prometheus_client::encoding::text::encode(&mut out, registry)
+        .expect("encoding metrics into a String");
+    out
+}
+
+/// The content type Prometheus negotiates for OpenMetrics text.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Serves `/metrics` (and `/healthz`) on an already-bound listener until the task is
+/// dropped.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    registry: Arc<Registry>,
+) -> std::io::Result<()> {
+    use axum::http::header;
+    use axum::routing::get;
+    let app = axum::Router::new()
+        .route(
+            "/metrics",
+            get(move || {
+                let registry = registry.clone();
+                async move { ([(header::CONTENT_TYPE, CONTENT_TYPE)], render(&registry)) }
+            }),
+        )
+        .route("/healthz", get(|| async { "ok\n" }));
+    axum::serve(listener, app).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrape_sums_lcores_and_reports_every_drop_reason() {
+        let a = Arc::new(LcoreCounters::default());
+        let b = Arc::new(LcoreCounters::default());
+        a.poll(10);
+        a.dropped(DropReason::RuntFrame, 2);
+        b.poll(5);
+        b.poll(0);
+        b.dropped(DropReason::RuntFrame, 1);
+        b.transmitted(5);
+        let telemetry = Telemetry::new(
+            "DPDK 22.11.11".into(),
+            "patch".into(),
+            vec![(1, a), (2, b)],
+            Box::new(|| {
+                vec![PortSample {
+                    name: "left".into(),
+                    rx_packets: 15,
+                    tx_bytes: 640,
+                    link_up: true,
+                    speed_mbps: 10_000,
+                    ..Default::default()
+                }]
+            }),
+        );
+        let text = render(&telemetry.into_registry());
+        for line in [
+            "causeway_port_rx_packets_total{port=\"left\"} 15",
+            "causeway_port_tx_bytes_total{port=\"left\"} 640",
+            "causeway_port_link_up{port=\"left\"} 1",
+            "causeway_port_link_speed_mbps{port=\"left\"} 10000",
+            "causeway_lcore_rx_packets_total{lcore=\"1\"} 10",
+            "causeway_lcore_rx_packets_total{lcore=\"2\"} 5",
+            "causeway_lcore_idle_polls_total{lcore=\"2\"} 1",
+            "causeway_lcore_tx_packets_total{lcore=\"2\"} 5",
+            "causeway_drops_total{reason=\"runt_frame\"} 3",
+            "causeway_drops_total{reason=\"bad_ipv4_length\"} 0",
+            "# EOF",
+        ] {
+            assert!(text.contains(line), "missing `{line}` in:\n{text}");
+        }
+        assert!(
+            text.contains("causeway_build_info{version=\"") && text.contains("roles=\"patch\"} 1"),
+            "{text}"
+        );
+    }
+}

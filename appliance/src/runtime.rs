@@ -1,0 +1,431 @@
+//! The DPDK runtime of the daemon: EAL, the packet pool, ports, one worker loop per
+//! worker lcore, and an orderly stop.
+//!
+//! Workers follow DPDK l3fwd's plain run-to-completion loop: for each of its rx queues,
+//! receive a burst, run the role pipeline over it (a verdict per packet), move each
+//! packet to its verdict (grouped per output port, or dropped and counted), flush
+//! transmit buffers, repeat. Each worker owns queue `i` of every port, so no two lcores
+//! share a queue, a buffer or a counter. On stop, workers leave their loop and drain
+//! their transmit buffers before the main lcore stops and closes the ports.
+
+use crate::config::Config;
+use crate::metrics::{PortSample, Telemetry};
+use crate::roles::patch::Patch;
+use dataplane::node::Node;
+use dataplane::{DropReason, LcoreCounters, Verdict};
+use dpdk::{Burst, Eal, FlushResult, Mbuf, Mempool, Port, PortConfig, RxQueue, Stop, TxBuffer};
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::{info, warn};
+
+/// Packets per receive burst and per transmit flush.
+pub const BURST: usize = 32;
+/// Transmit retries before unsent packets are dropped (counted as `tx_queue_full`).
+const TX_RETRIES: u32 = 2;
+/// Transmit retries when draining at stop.
+const DRAIN_RETRIES: u32 = 1000;
+/// Mbuf data room: 2048 bytes of frame plus DPDK's 128 bytes of headroom
+/// (`RTE_MBUF_DEFAULT_BUF_SIZE`).
+const MBUF_DATA_ROOM: u16 = 2048 + 128;
+
+/// A runtime error: what failed while bringing DPDK or the daemon up.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// A DPDK call failed.
+    #[error("{context}: {source}")]
+    Dpdk {
+        /// What we were doing.
+        context: String,
+        /// DPDK's error.
+        source: dpdk::Error,
+    },
+    /// The configuration cannot run on this EAL setup.
+    #[error("{0}")]
+    Setup(String),
+    /// An I/O error (metrics listener, runtime).
+    #[error("{context}: {source}")]
+    Io {
+        /// What we were doing.
+        context: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+fn dpdk_err(context: impl Into<String>) -> impl FnOnce(dpdk::Error) -> RuntimeError {
+    let context = context.into();
+    move |source| RuntimeError::Dpdk { context, source }
+}
+
+/// A port as the runtime knows it.
+struct RuntimePort {
+    name: String,
+    port: Port,
+}
+
+/// EAL, pool and ports brought up from a configuration; workers not yet running.
+pub struct Dataplane {
+    eal: Eal,
+    pool: Mempool,
+    ports: Vec<RuntimePort>,
+    workers: Vec<(u32, Arc<LcoreCounters>)>,
+    patch: Vec<(u16, u16)>,
+    idle_sleep: Option<Duration>,
+    started: bool,
+}
+
+impl Dataplane {
+    /// Initialises EAL, creates the packet pool and configures every port with one rx
+    /// and one tx queue per worker lcore.
+    pub fn init(config: &Config) -> Result<Dataplane, RuntimeError> {
+        let eal = Eal::init(&config.eal_args).map_err(dpdk_err("EAL initialisation"))?;
+        let lcores = eal.worker_lcores();
+        if lcores.is_empty() {
+            return Err(RuntimeError::Setup(
+                "the EAL lcore list has no worker lcore: give at least two lcores (e.g. -l 0-1); \
+                 the first is the main lcore"
+                    .into(),
+            ));
+        }
+        let queues = u16::try_from(lcores.len())
+            .map_err(|_| RuntimeError::Setup("too many worker lcores".into()))?;
+        info!(
+            dpdk = %dpdk::version(),
+            hugepages = eal.has_hugepages(),
+            workers = ?lcores,
+            "EAL up"
+        );
+
+        let pool = Mempool::pktmbuf(
+            "causeway_pkts",
+            config.mbufs,
+            config.mbuf_cache,
+            MBUF_DATA_ROOM,
+            -1,
+        )
+        .map_err(dpdk_err("creating the packet pool (dpdk.mbufs)"))?;
+
+        let mut ports = Vec::with_capacity(config.ports.len());
+        for p in &config.ports {
+            let id = Port::probe(&p.devargs).map_err(dpdk_err(format!(
+                "port `{}`: probing `{}`",
+                p.name, p.devargs
+            )))?;
+            let cfg = PortConfig {
+                rx_queues: queues,
+                tx_queues: queues,
+                rx_descriptors: config.rx_descriptors,
+                tx_descriptors: config.tx_descriptors,
+                mtu: p.mtu,
+                mac: p.mac,
+                promiscuous: p.promiscuous,
+                rss: queues > 1,
+            };
+            let port = Port::configure(id, &cfg, &pool)
+                .map_err(dpdk_err(format!("port `{}`: configuring", p.name)))?;
+            info!(port = %p.name, id, driver = %port.driver(), mac = %fmt_mac(port.mac()), "port configured");
+            ports.push(RuntimePort {
+                name: p.name.clone(),
+                port,
+            });
+        }
+        let patch = config
+            .patch
+            .iter()
+            .map(|&(from, to)| (ports[from].port.id(), ports[to].port.id()))
+            .collect();
+        let workers = lcores
+            .into_iter()
+            .map(|l| (l, Arc::new(LcoreCounters::default())))
+            .collect();
+        Ok(Dataplane {
+            eal,
+            pool,
+            ports,
+            workers,
+            patch,
+            idle_sleep: (config.idle_sleep_us > 0)
+                .then(|| Duration::from_micros(u64::from(config.idle_sleep_us))),
+            started: false,
+        })
+    }
+
+    /// Whether EAL runs on hugepages.
+    pub fn has_hugepages(&self) -> bool {
+        self.eal.has_hugepages()
+    }
+
+    /// The packet pool (benchmarks pre-fill it with a frame template).
+    pub fn pool(&self) -> &Mempool {
+        &self.pool
+    }
+
+    /// Worker lcores and their counters.
+    pub fn workers(&self) -> &[(u32, Arc<LcoreCounters>)] {
+        &self.workers
+    }
+
+    /// Starts the ports and launches one worker loop per worker lcore.
+    pub fn start(&mut self, stop: &Stop) -> Result<(), RuntimeError> {
+        for p in self.ports.iter_mut() {
+            p.port
+                .start()
+                .map_err(dpdk_err(format!("port `{}`: starting", p.name)))?;
+        }
+        self.started = true;
+        for p in &self.ports {
+            if !self.patch.iter().any(|&(from, _)| from == p.port.id()) {
+                info!(port = %p.name, "no role reads from this port: it only transmits");
+            }
+        }
+        let max_port = self
+            .ports
+            .iter()
+            .map(|p| usize::from(p.port.id()))
+            .max()
+            .unwrap_or(0);
+        for (queue, (lcore, counters)) in self.workers.iter().enumerate() {
+            let queue = queue as u16;
+            // Only ports some role reads from are polled; the others only transmit.
+            let rx: Vec<RxQueue> = self
+                .ports
+                .iter()
+                .filter(|p| self.patch.iter().any(|&(from, _)| from == p.port.id()))
+                .map(|p| p.port.rx_queue(queue))
+                .collect();
+            let mut tx: Vec<Option<TxBuffer<BURST>>> = (0..=max_port).map(|_| None).collect();
+            for p in self.ports.iter() {
+                tx[usize::from(p.port.id())] = Some(TxBuffer::new(p.port.tx_queue(queue)));
+            }
+            let worker = Worker {
+                node: Patch::new(&self.patch),
+                rx,
+                tx,
+                counters: counters.clone(),
+                stop: stop.clone(),
+                idle_sleep: self.idle_sleep,
+            };
+            dpdk::lcore::launch(*lcore, move || worker.run())
+                .map_err(dpdk_err(format!("launching the worker on lcore {lcore}")))?;
+        }
+        Ok(())
+    }
+
+    /// Telemetry over the workers' counters and the ports' DPDK stats.
+    pub fn telemetry(&self, roles: String) -> Telemetry {
+        let ports: Vec<(String, dpdk::PortMonitor)> = self
+            .ports
+            .iter()
+            .map(|p| (p.name.clone(), p.port.monitor()))
+            .collect();
+        Telemetry::new(
+            dpdk::version(),
+            roles,
+            self.workers.clone(),
+            Box::new(move || {
+                ports
+                    .iter()
+                    .map(|(name, monitor)| {
+                        let s = monitor.stats().unwrap_or_default();
+                        let link = monitor.link().unwrap_or_default();
+                        PortSample {
+                            name: name.clone(),
+                            rx_packets: s.rx_packets,
+                            tx_packets: s.tx_packets,
+                            rx_bytes: s.rx_bytes,
+                            tx_bytes: s.tx_bytes,
+                            rx_errors: s.rx_errors,
+                            tx_errors: s.tx_errors,
+                            rx_missed: s.rx_missed,
+                            rx_nombuf: s.rx_nombuf,
+                            link_up: link.up,
+                            speed_mbps: link.speed_mbps,
+                        }
+                    })
+                    .collect()
+            }),
+        )
+    }
+
+    /// Waits for the workers (which drain their transmit buffers once `stop` is
+    /// requested), then stops and closes the ports and releases EAL.
+    ///
+    /// Call it after everything else that reads DPDK state (the metrics endpoint) has
+    /// stopped.
+    pub fn shutdown(self, stop: &Stop) {
+        stop.request();
+        if self.started {
+            // Each worker returns after draining; its queue handles drop with it.
+            dpdk::lcore::wait_all();
+        }
+        let Dataplane {
+            eal, pool, ports, ..
+        } = self;
+        for mut p in ports {
+            if p.port.is_started()
+                && let Err(e) = p.port.stop()
+            {
+                warn!(port = %p.name, "stopping: {e}");
+            }
+            if let Err(e) = p.port.close() {
+                warn!(port = %p.name, "closing: {e}");
+            }
+        }
+        drop(pool);
+        // SAFETY: every worker has returned (wait_all), taking its mbufs, bursts and queue
+        // handles with it; the ports are closed and the pool handle dropped above; the
+        // caller has stopped the metrics endpoint, the only other DPDK user.
+        if let Err(e) = unsafe { eal.cleanup() } {
+            warn!("EAL cleanup: {e}");
+        }
+    }
+}
+
+/// One worker lcore's loop state: everything it touches is its own.
+struct Worker<N> {
+    node: N,
+    rx: Vec<RxQueue>,
+    tx: Vec<Option<TxBuffer<BURST>>>,
+    counters: Arc<LcoreCounters>,
+    stop: Stop,
+    idle_sleep: Option<Duration>,
+}
+
+impl<N: Node<Mbuf>> Worker<N> {
+    fn run(mut self) -> i32 {
+        let mut burst: Burst<BURST> = Burst::new();
+        let mut verdicts = [Verdict::Punt; BURST];
+        while !self.stop.is_requested() {
+            let mut received = 0;
+            for q in 0..self.rx.len() {
+                let n = self.rx[q].rx(&mut burst);
+                self.counters.poll(n as u64);
+                if n == 0 {
+                    continue;
+                }
+                received += n;
+                self.node.process(burst.as_mut_slice(), &mut verdicts[..n]);
+                for (mbuf, verdict) in burst.drain().zip(verdicts.iter()) {
+                    self.dispatch(mbuf, *verdict);
+                }
+            }
+            self.flush(TX_RETRIES);
+            if received == 0
+                && let Some(pause) = self.idle_sleep
+            {
+                std::thread::sleep(pause);
+            }
+        }
+        self.flush(DRAIN_RETRIES);
+        0
+    }
+
+    #[inline]
+    fn dispatch(&mut self, mbuf: Mbuf, verdict: Verdict) {
+        let reason = match verdict {
+            Verdict::Tx { port } => match self.tx.get_mut(usize::from(port)) {
+                Some(Some(buffer)) => {
+                    let flushed = buffer.push(mbuf);
+                    self.count_flush(flushed);
+                    return;
+                }
+                _ => DropReason::NoEgress,
+            },
+            Verdict::Drop(reason) => reason,
+            // No role punts or replicates yet; the control plane arrives with them.
+            Verdict::Punt | Verdict::Replicate { .. } => DropReason::NoEgress,
+        };
+        self.counters.dropped(reason, 1);
+        drop(mbuf);
+    }
+
+    fn flush(&mut self, retries: u32) {
+        for q in 0..self.tx.len() {
+            if let Some(buffer) = &mut self.tx[q]
+                && !buffer.is_empty()
+            {
+                let flushed = buffer.flush(retries);
+                self.count_flush(flushed);
+            }
+        }
+    }
+
+    #[inline]
+    fn count_flush(&self, r: FlushResult) {
+        if r.sent > 0 {
+            self.counters.transmitted(r.sent as u64);
+        }
+        if r.dropped > 0 {
+            self.counters
+                .dropped(DropReason::TxQueueFull, r.dropped as u64);
+        }
+    }
+}
+
+fn fmt_mac(m: [u8; 6]) -> String {
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    )
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub fn run(config: &Config) -> Result<(), RuntimeError> {
+    let stop = Stop::on_signals().map_err(|source| RuntimeError::Io {
+        context: "installing signal handlers".into(),
+        source,
+    })?;
+    // Threads started before EAL init keep the full CPU mask; EAL pins the calling
+    // thread (and anything it spawns later) to the main lcore.
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("causeway-ctl")
+        .enable_all()
+        .build()
+        .map_err(|source| RuntimeError::Io {
+            context: "starting the control-plane runtime".into(),
+            source,
+        })?;
+    let listener = tokio
+        .block_on(tokio::net::TcpListener::bind(config.metrics_listen))
+        .map_err(|source| RuntimeError::Io {
+            context: format!("binding the metrics endpoint {}", config.metrics_listen),
+            source,
+        })?;
+
+    let metrics_addr = listener.local_addr().map_err(|source| RuntimeError::Io {
+        context: "reading the metrics endpoint address".into(),
+        source,
+    })?;
+
+    let mut dataplane = Dataplane::init(config)?;
+    let roles = if config.patch.is_empty() {
+        "none"
+    } else {
+        "patch"
+    };
+    let registry = Arc::new(dataplane.telemetry(roles.to_owned()).into_registry());
+    tokio.spawn(async move {
+        if let Err(e) = crate::metrics::serve(listener, registry).await {
+            warn!("metrics endpoint stopped: {e}");
+        }
+    });
+    dataplane.start(&stop)?;
+    info!(
+        name = %config.name,
+        metrics = %metrics_addr,
+        ports = config.ports.len(),
+        "causeway running"
+    );
+    tokio.block_on(async {
+        while !stop.is_requested() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    info!("stop requested: draining transmit queues");
+    // The metrics endpoint reads port stats: stop it before the ports close.
+    tokio.shutdown_timeout(Duration::from_secs(1));
+    dataplane.shutdown(&stop);
+    info!("causeway stopped");
+    Ok(())
+}

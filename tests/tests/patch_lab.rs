@@ -66,12 +66,16 @@ fn patch_lab_carries_ping_and_tcp_and_drops_malformed_frames() {
     let mut bad_ihl = bad_ipv4_length.clone();
     bad_ihl[14] = 0x42;
     bad_ihl[16..18].copy_from_slice(&46u16.to_be_bytes());
-    let mut truncated_vlan = marker[..12].to_vec();
-    truncated_vlan.extend_from_slice(&[0x81, 0x00, 0x00]);
+    // A UDP length of 4 (less than its own header). (A cut-short VLAN tag cannot be
+    // sent here: the kernel drops it while untagging; the pcap test covers that one.)
+    let mut bad_udp = bad_ipv4_length.clone();
+    bad_udp[16..18].copy_from_slice(&28u16.to_be_bytes());
+    bad_udp[23] = 17;
+    bad_udp[38..40].copy_from_slice(&4u16.to_be_bytes());
     lab.send_raw_from_a(&[
         bad_ipv4_length.clone(),
         bad_ihl.clone(),
-        truncated_vlan.clone(),
+        bad_udp.clone(),
         marker.clone(),
     ])
     .unwrap();
@@ -79,22 +83,17 @@ fn patch_lab_carries_ping_and_tcp_and_drops_malformed_frames() {
         .wait_for_frames(1, Duration::from_secs(10), |f| f == marker.as_slice())
         .unwrap();
     let seen = capture.frames().unwrap();
-    for bad in [&bad_ipv4_length, &bad_ihl] {
+    for bad in [&bad_ipv4_length, &bad_ihl, &bad_udp] {
         assert!(
-            !seen.iter().any(|f| f.starts_with(&bad[..20])),
-            "a malformed frame reached B"
+            !seen.contains(bad),
+            "a malformed frame reached B: {bad:02x?}"
         );
     }
-    assert!(
-        !seen
-            .iter()
-            .any(|f| (14..=16).contains(&f.len()) && f[12..14] == [0x81, 0x00])
-    );
     let c = lab.causeway();
     for reason in [
         "bad_ipv4_length",
         "malformed_ipv4_header",
-        "truncated_vlan_tag",
+        "bad_udp_length",
     ] {
         let v = c
             .wait_for_metric(

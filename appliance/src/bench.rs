@@ -34,12 +34,16 @@ pub struct BenchArgs {
 enum Pipeline {
     /// The diagnostic patch role: ingress check, then out of the patched port.
     Patch,
+    /// The runtime's I/O floor: the same worker loop and ports as `patch`, no ingress
+    /// check. The difference to `patch` is what the pipeline itself costs.
+    Io,
 }
 
 impl Pipeline {
     fn name(self) -> &'static str {
         match self {
             Pipeline::Patch => "patch",
+            Pipeline::Io => "io",
         }
     }
 }
@@ -134,7 +138,7 @@ pub fn run(args: &BenchArgs) -> Result<(), RuntimeError> {
         tx_descriptors: 1024,
         idle_sleep_us: 0,
         ports: match args.pipeline {
-            Pipeline::Patch => vec![
+            Pipeline::Patch | Pipeline::Io => vec![
                 port("in", format!("net_null0,size={size}")),
                 port("out", format!("net_null1,size={size}")),
             ],
@@ -147,6 +151,9 @@ pub fn run(args: &BenchArgs) -> Result<(), RuntimeError> {
 
     let stop = dpdk::Stop::new();
     let mut dp = Dataplane::init(&config)?;
+    if matches!(args.pipeline, Pipeline::Io) {
+        dp.skip_ingress_check();
+    }
     prefill(dp.pool(), &udp_frame(usize::from(size)));
     let counters = dp.workers()[0].1.clone();
     dp.start(&stop)?;

@@ -70,6 +70,7 @@ pub struct Dataplane {
     ports: Vec<RuntimePort>,
     workers: Vec<(u32, Arc<LcoreCounters>)>,
     patch: Vec<(u16, u16)>,
+    ingress_check: bool,
     idle_sleep: Option<Duration>,
     started: bool,
 }
@@ -144,10 +145,16 @@ impl Dataplane {
             ports,
             workers,
             patch,
+            ingress_check: true,
             idle_sleep: (config.idle_sleep_us > 0)
                 .then(|| Duration::from_micros(u64::from(config.idle_sleep_us))),
             started: false,
         })
+    }
+
+    /// Patches without the ingress check (a bare wire), for `causeway bench io` only.
+    pub fn skip_ingress_check(&mut self) {
+        self.ingress_check = false;
     }
 
     /// Whether EAL runs on hugepages.
@@ -198,7 +205,11 @@ impl Dataplane {
                 tx[usize::from(p.port.id())] = Some(TxBuffer::new(p.port.tx_queue(queue)));
             }
             let worker = Worker {
-                node: Patch::new(&self.patch),
+                node: if self.ingress_check {
+                    Patch::new(&self.patch)
+                } else {
+                    Patch::new(&self.patch).without_ingress_check()
+                },
                 rx,
                 tx,
                 counters: counters.clone(),
@@ -258,9 +269,7 @@ impl Dataplane {
             // Each worker returns after draining; its queue handles drop with it.
             dpdk::lcore::wait_all();
         }
-        let Dataplane {
-            eal, pool, ports, ..
-        } = self;
+        let Dataplane { eal, ports, .. } = self;
         for mut p in ports {
             if p.port.is_started()
                 && let Err(e) = p.port.stop()
@@ -271,10 +280,9 @@ impl Dataplane {
                 warn!(port = %p.name, "closing: {e}");
             }
         }
-        drop(pool);
         // SAFETY: every worker has returned (wait_all), taking its mbufs, bursts and queue
-        // handles with it; the ports are closed and the pool handle dropped above; the
-        // caller has stopped the metrics endpoint, the only other DPDK user.
+        // handles with it; the ports are closed above and the pool handle goes with
+        // `self`; the caller has stopped the metrics endpoint, the only other DPDK user.
         if let Err(e) = unsafe { eal.cleanup() } {
             warn!("EAL cleanup: {e}");
         }

@@ -90,11 +90,7 @@ fn patch_lab_carries_ping_and_tcp_and_drops_malformed_frames() {
         );
     }
     let c = lab.causeway();
-    for reason in [
-        "bad_ipv4_length",
-        "malformed_ipv4_header",
-        "bad_udp_length",
-    ] {
+    for reason in ["bad_ipv4_length", "malformed_ipv4_header", "bad_udp_length"] {
         let v = c
             .wait_for_metric(
                 &format!("causeway_drops_total{{reason=\"{reason}\"}}"),

@@ -15,6 +15,7 @@ const NO_EGRESS: u16 = u16::MAX;
 #[derive(Debug, Clone)]
 pub struct Patch {
     egress: Vec<u16>,
+    ingress_check: bool,
 }
 
 impl Patch {
@@ -29,12 +30,24 @@ impl Patch {
         for &(from, to) in links {
             egress[usize::from(from)] = to;
         }
-        Patch { egress }
+        Patch {
+            egress,
+            ingress_check: true,
+        }
+    }
+
+    /// The same links without the ingress check: a bare wire. Only `causeway bench io`
+    /// uses it, to measure the runtime's I/O floor beside the real pipeline.
+    pub fn without_ingress_check(mut self) -> Self {
+        self.ingress_check = false;
+        self
     }
 
     #[inline]
     fn verdict(&self, frame: &[u8], input_port: u16) -> Verdict {
-        if let Err(reason) = dataplane::ingress::classify(frame) {
+        if self.ingress_check
+            && let Err(reason) = dataplane::ingress::classify(frame)
+        {
             return Verdict::Drop(reason);
         }
         match self.egress.get(usize::from(input_port)) {
@@ -94,6 +107,16 @@ mod tests {
         assert_eq!(
             run(&mut patch, &[(&f, 0), (&f, 1)]),
             vec![Verdict::Tx { port: 1 }, Verdict::Tx { port: 0 }]
+        );
+    }
+
+    #[test]
+    fn the_bare_wire_forwards_even_malformed_frames() {
+        let mut patch = Patch::new(&[(0, 1)]).without_ingress_check();
+        let runt = [0u8; 10];
+        assert_eq!(
+            run(&mut patch, &[(&runt, 0)]),
+            vec![Verdict::Tx { port: 1 }]
         );
     }
 

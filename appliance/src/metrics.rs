@@ -5,6 +5,7 @@
 //! the port sampler (DPDK's `rte_eth_stats_get` in the daemon) for port counters.
 
 use dataplane::{DropReason, LcoreCounters, LcoreStats};
+use dpdk::{LinkState, PortStats};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
@@ -17,26 +18,10 @@ use std::sync::Arc;
 pub struct PortSample {
     /// Port name from the configuration.
     pub name: String,
-    /// Packets received.
-    pub rx_packets: u64,
-    /// Packets sent.
-    pub tx_packets: u64,
-    /// Bytes received.
-    pub rx_bytes: u64,
-    /// Bytes sent.
-    pub tx_bytes: u64,
-    /// Receive errors.
-    pub rx_errors: u64,
-    /// Transmit errors.
-    pub tx_errors: u64,
-    /// Packets the NIC dropped because no rx descriptor was free.
-    pub rx_missed: u64,
-    /// Receive mbuf allocation failures.
-    pub rx_nombuf: u64,
+    /// DPDK's port counters.
+    pub stats: PortStats,
     /// Link state.
-    pub link_up: bool,
-    /// Link speed in Mbit/s (0 when unknown).
-    pub speed_mbps: u32,
+    pub link: LinkState,
 }
 
 /// Reads every port's counters; called on each scrape, never on the fast path.
@@ -142,7 +127,7 @@ impl Collector for Telemetry {
                     $name,
                     $help,
                     "port",
-                    ports.iter().map(|p| (p.name.as_str(), p.$field)),
+                    ports.iter().map(|p| (p.name.as_str(), p.stats.$field)),
                 )?;
             };
         }
@@ -193,7 +178,7 @@ impl Collector for Telemetry {
             "port",
             ports
                 .iter()
-                .map(|p| (p.name.as_str(), i64::from(p.link_up))),
+                .map(|p| (p.name.as_str(), i64::from(p.link.up))),
         )?;
         gauge_family(
             &mut encoder,
@@ -202,7 +187,7 @@ impl Collector for Telemetry {
             "port",
             ports
                 .iter()
-                .map(|p| (p.name.as_str(), i64::from(p.speed_mbps))),
+                .map(|p| (p.name.as_str(), i64::from(p.link.speed_mbps))),
         )?;
 
         let per_lcore: Vec<(String, LcoreStats)> = self
@@ -312,11 +297,16 @@ mod tests {
             Box::new(|| {
                 vec![PortSample {
                     name: "left".into(),
-                    rx_packets: 15,
-                    tx_bytes: 640,
-                    link_up: true,
-                    speed_mbps: 10_000,
-                    ..Default::default()
+                    stats: PortStats {
+                        rx_packets: 15,
+                        tx_bytes: 640,
+                        ..Default::default()
+                    },
+                    link: LinkState {
+                        up: true,
+                        speed_mbps: 10_000,
+                        full_duplex: true,
+                    },
                 }]
             }),
         );

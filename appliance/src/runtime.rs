@@ -24,9 +24,25 @@ pub const BURST: usize = 32;
 const TX_RETRIES: u32 = 2;
 /// Transmit retries when draining at stop.
 const DRAIN_RETRIES: u32 = 1000;
-/// Mbuf data room: 2048 bytes of frame plus DPDK's 128 bytes of headroom
-/// (`RTE_MBUF_DEFAULT_BUF_SIZE`).
-const MBUF_DATA_ROOM: u16 = 2048 + 128;
+/// DPDK's default mbuf headroom (`RTE_PKTMBUF_HEADROOM`): room for outer headers.
+const MBUF_HEADROOM: usize = 128;
+/// Smallest frame room per mbuf (`RTE_MBUF_DEFAULT_DATAROOM`).
+const MIN_FRAME_ROOM: usize = 2048;
+
+/// Data room per mbuf so that the largest frame any port can receive (MTU plus
+/// Ethernet header and two VLAN tags) fits one segment: pipelines see a frame as one
+/// contiguous slice.
+fn mbuf_data_room(config: &Config) -> u16 {
+    let largest_frame = config
+        .ports
+        .iter()
+        .filter_map(|p| p.mtu)
+        .map(|mtu| usize::from(mtu) + 14 + 8)
+        .max()
+        .unwrap_or(0);
+    // Validated MTUs are at most 9600, so this stays far below u16::MAX.
+    (largest_frame.max(MIN_FRAME_ROOM).next_multiple_of(64) + MBUF_HEADROOM) as u16
+}
 
 /// A runtime error: what failed while bringing DPDK or the daemon up.
 #[derive(Debug, thiserror::Error)]
@@ -101,7 +117,7 @@ impl Dataplane {
             "causeway_pkts",
             config.mbufs,
             config.mbuf_cache,
-            MBUF_DATA_ROOM,
+            mbuf_data_room(config),
             -1,
         )
         .map_err(dpdk_err("creating the packet pool (dpdk.mbufs)"))?;
@@ -236,22 +252,10 @@ impl Dataplane {
             Box::new(move || {
                 ports
                     .iter()
-                    .map(|(name, monitor)| {
-                        let s = monitor.stats().unwrap_or_default();
-                        let link = monitor.link().unwrap_or_default();
-                        PortSample {
-                            name: name.clone(),
-                            rx_packets: s.rx_packets,
-                            tx_packets: s.tx_packets,
-                            rx_bytes: s.rx_bytes,
-                            tx_bytes: s.tx_bytes,
-                            rx_errors: s.rx_errors,
-                            tx_errors: s.tx_errors,
-                            rx_missed: s.rx_missed,
-                            rx_nombuf: s.rx_nombuf,
-                            link_up: link.up,
-                            speed_mbps: link.speed_mbps,
-                        }
+                    .map(|(name, monitor)| PortSample {
+                        name: name.clone(),
+                        stats: monitor.stats().unwrap_or_default(),
+                        link: monitor.link().unwrap_or_default(),
                     })
                     .collect()
             }),
@@ -436,4 +440,23 @@ pub fn run(config: &Config) -> Result<(), RuntimeError> {
     dataplane.shutdown(&stop);
     info!("causeway stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jumbo_mtus_get_single_segment_mbufs() {
+        let mut config = crate::config::parse(
+            std::path::Path::new("t.yaml"),
+            "identity: {name: t}\ndpdk: {eal_args: []}\nports:\n  - {name: a, devargs: net_null0}\n",
+        )
+        .unwrap();
+        assert_eq!(mbuf_data_room(&config), 2048 + 128);
+        config.ports[0].mtu = Some(9000);
+        let room = usize::from(mbuf_data_room(&config));
+        assert!(room - MBUF_HEADROOM >= 9000 + 14 + 8, "{room}");
+        assert_eq!((room - MBUF_HEADROOM) % 64, 0);
+    }
 }

@@ -40,6 +40,9 @@ pub struct CausewaySpec {
     pub patch: Vec<(String, String)>,
     /// Extra EAL arguments after the defaults.
     pub extra_eal: Vec<String>,
+    /// An EAL `--lcores` map replacing the default `-l 0-1` (one worker), e.g.
+    /// `0@0,1@1,2@1` for two workers on a two-CPU machine.
+    pub lcores: Option<String>,
 }
 
 impl CausewaySpec {
@@ -58,9 +61,13 @@ impl CausewaySpec {
     /// The bootstrap YAML, with a unique EAL file prefix and metrics on an ephemeral
     /// loopback port (the daemon logs the address it bound).
     pub fn yaml(&self, file_prefix: &str) -> String {
+        let (lcore_flag, lcores) = match &self.lcores {
+            Some(map) => ("--lcores", map.as_str()),
+            None => ("-l", "0-1"),
+        };
         let mut eal = vec![
-            "-l",
-            "0-1",
+            lcore_flag,
+            lcores,
             "--no-huge",
             "-m",
             "512",

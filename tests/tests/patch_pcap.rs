@@ -259,3 +259,48 @@ fn prometheus_scrapes_the_daemon_counters() {
     let status = run.causeway.stop().unwrap();
     assert!(status.success());
 }
+
+#[test]
+fn two_workers_each_own_a_queue_of_every_port() {
+    // Two worker lcores (both on CPU 1 of a two-CPU machine): each port gets two rx and
+    // two tx queues; net_pcap reads one file per rx queue and writes one per tx queue,
+    // so each worker's path shows up as its own output file.
+    let dir = TempDir::new("mq").unwrap();
+    let corpus = corpus();
+    let good: Vec<Vec<u8>> = corpus
+        .iter()
+        .filter(|(_, r)| r.is_none())
+        .map(|(f, _)| f.clone())
+        .collect();
+    let (first, second) = good.split_at(3);
+    pcap::write_frames(dir.join("q0.pcap"), first).unwrap();
+    pcap::write_frames(dir.join("q1.pcap"), second).unwrap();
+    pcap::write_frames(dir.join("empty.pcap"), &[] as &[Vec<u8>]).unwrap();
+    let d = dir.path().display();
+    let spec = CausewaySpec {
+        lcores: Some("0@0,1@1,2@1".into()),
+        ..CausewaySpec::default()
+    }
+    .port(
+        "in",
+        format!("net_pcap0,rx_pcap={d}/q0.pcap,rx_pcap={d}/q1.pcap,tx_pcap={d}/in0.pcap,tx_pcap={d}/in1.pcap"),
+    )
+    .port(
+        "out",
+        format!("net_pcap1,rx_pcap={d}/empty.pcap,rx_pcap={d}/empty.pcap,tx_pcap={d}/out0.pcap,tx_pcap={d}/out1.pcap"),
+    )
+    .patch("in", "out");
+    let causeway = Causeway::start(None, dir.path(), &spec).unwrap();
+    for (lcore, expected) in [(1, first.len()), (2, second.len())] {
+        causeway
+            .wait_for_metric(
+                &format!("causeway_lcore_tx_packets_total{{lcore=\"{lcore}\"}}"),
+                Duration::from_secs(20),
+                |v| v as usize == expected,
+            )
+            .unwrap();
+    }
+    assert!(causeway.stop().unwrap().success());
+    assert_eq!(pcap::read_frames(dir.join("out0.pcap")).unwrap(), first);
+    assert_eq!(pcap::read_frames(dir.join("out1.pcap")).unwrap(), second);
+}

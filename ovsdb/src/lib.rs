@@ -1,0 +1,1 @@
+//! OVSDB (RFC 7047) client (placeholder: being written).

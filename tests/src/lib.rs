@@ -56,6 +56,7 @@ mod daemon;
 mod http;
 pub mod labs;
 mod netns;
+pub mod ovn;
 pub mod pcap;
 mod prometheus;
 mod tempdir;

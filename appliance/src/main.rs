@@ -1,14 +1,6 @@
-//! `causeway`: the gateway and service-node appliance daemon and its CLI.
-//!
-//! This crate is the only one that knows everything: it reads the bootstrap
-//! configuration, brings up DPDK, wires role pipelines onto worker lcores, serves
-//! `/metrics`, and runs benchmarks of each pipeline (`causeway bench`).
+//! The `causeway` command line: `run`, `check-config`, `bench`.
 
-mod bench;
-mod config;
-mod metrics;
-mod roles;
-mod runtime;
+use appliance::{bench, config, runtime};
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

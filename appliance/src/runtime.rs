@@ -140,7 +140,7 @@ impl Dataplane {
             };
             let port = Port::configure(id, &cfg, &pool)
                 .map_err(dpdk_err(format!("port `{}`: configuring", p.name)))?;
-            info!(port = %p.name, id, driver = %port.driver(), mac = %fmt_mac(port.mac()), "port configured");
+            info!(port = %p.name, id, driver = %port.driver(), mac = %crate::l2model::format_mac(&port.mac()), "port configured");
             ports.push(RuntimePort {
                 name: p.name.clone(),
                 port,
@@ -372,13 +372,6 @@ impl<N: Node<Mbuf>> Worker<N> {
                 .dropped(DropReason::TxQueueFull, r.dropped as u64);
         }
     }
-}
-
-fn fmt_mac(m: [u8; 6]) -> String {
-    format!(
-        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-        m[0], m[1], m[2], m[3], m[4], m[5]
-    )
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.

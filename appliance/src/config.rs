@@ -6,11 +6,15 @@
 //! step reports the file, line and column of the offending value; nothing is started
 //! until both succeed.
 
-use serde::Deserialize;
+use crate::l2model::L2Model;
+use crate::standalone::{LogicalSection, parse_ipv4};
+use serde::{Deserialize, Deserializer};
 use serde_saphyr::Spanned;
+use std::collections::BTreeMap;
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// A configuration error: where it is and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +63,16 @@ fn default_metrics_listen() -> Spanned<String> {
         serde_saphyr::Location::UNKNOWN,
         serde_saphyr::Location::UNKNOWN,
     )
+}
+fn default_underlay_mtu() -> Spanned<u16> {
+    Spanned::new(
+        1500,
+        serde_saphyr::Location::UNKNOWN,
+        serde_saphyr::Location::UNKNOWN,
+    )
+}
+fn default_mac_ageing_s() -> u32 {
+    300
 }
 fn default_log_level() -> String {
     "info".to_owned()
@@ -150,6 +164,72 @@ pub struct RolesSection {
     /// The diagnostic `patch` role: one-way links between ports.
     #[serde(default)]
     pub patch: Vec<PatchLinkSection>,
+    /// The L2 gateway role.
+    #[serde(default)]
+    pub l2_gateway: Option<L2GatewaySection>,
+}
+
+/// `roles.l2_gateway`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct L2GatewaySection {
+    /// Where tunnels leave and arrive.
+    pub underlay: L2UnderlaySection,
+    /// A standalone logical YAML file, relative to the bootstrap file.
+    #[serde(default)]
+    pub standalone: Option<Spanned<String>>,
+    /// The logical configuration inline (the same format as a standalone file).
+    #[serde(default)]
+    pub logical: Option<LogicalSection>,
+    /// Seconds after which a learned local MAC is forgotten unless seen again.
+    #[serde(default = "default_mac_ageing_s")]
+    pub mac_ageing_s: u32,
+}
+
+/// `roles.l2_gateway.underlay`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct L2UnderlaySection {
+    /// The port (from `ports:`) tunnels use.
+    pub port: Spanned<String>,
+    /// Our tunnel endpoint address (IPv4).
+    pub tunnel_ip: Spanned<String>,
+    /// Underlay IP MTU (default 1500): inner frames up to `mtu - 36` bytes are carried.
+    #[serde(default = "default_underlay_mtu")]
+    pub mtu: Spanned<u16>,
+    /// 802.1Q VLAN of a tagged underlay.
+    #[serde(default)]
+    pub vlan: Option<Spanned<u16>>,
+    /// Static next-hop MACs per locator IP (`192.0.2.2: 02:00:00:00:00:02`).
+    #[serde(default)]
+    pub next_hops: SpannedMap,
+}
+
+/// A YAML mapping of strings with each key's and value's position.
+#[derive(Debug, Default)]
+pub struct SpannedMap(pub Vec<(Spanned<String>, Spanned<String>)>);
+
+impl<'de> Deserialize<'de> for SpannedMap {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = SpannedMap;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping of locator IP to MAC")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<SpannedMap, A::Error> {
+                let mut v = Vec::new();
+                while let Some(e) = m.next_entry::<Spanned<String>, Spanned<String>>()? {
+                    v.push(e);
+                }
+                Ok(SpannedMap(v))
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// One `roles.patch` entry: every well-formed frame received on `from` leaves on `to`.
@@ -234,6 +314,29 @@ pub struct Config {
     pub metrics_listen: SocketAddr,
     /// Logging filter.
     pub log_level: String,
+    /// The L2 gateway role, when configured.
+    pub l2_gateway: Option<L2GatewayConfig>,
+}
+
+/// A validated `roles.l2_gateway`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct L2GatewayConfig {
+    /// Index (in `ports`) of the underlay port.
+    pub underlay_port: usize,
+    /// Our tunnel endpoint address.
+    pub tunnel_ip: Ipv4Addr,
+    /// Underlay IP MTU.
+    pub mtu: u16,
+    /// Underlay VLAN, if tagged.
+    pub vlan: Option<u16>,
+    /// Static next-hop MAC per locator.
+    pub next_hops: BTreeMap<Ipv4Addr, [u8; 6]>,
+    /// Idle time after which a learned local MAC is forgotten.
+    pub mac_ageing: Duration,
+    /// The logical configuration.
+    pub model: L2Model,
+    /// The standalone file it came from (None: inline).
+    pub standalone: Option<PathBuf>,
 }
 
 /// A validated port.
@@ -263,12 +366,17 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 
 /// Parses and validates bootstrap text; `path` only names the source in errors.
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-    let bootstrap: Bootstrap = serde_saphyr::from_str(text).map_err(|e| ConfigError {
+    let bootstrap: Bootstrap = serde_saphyr::from_str(text).map_err(|e| yaml_error(path, &e))?;
+    bootstrap.validate(path)
+}
+
+/// A YAML syntax or type error as a [`ConfigError`].
+pub(crate) fn yaml_error(path: &Path, e: &serde_saphyr::Error) -> ConfigError {
+    ConfigError {
         file: path.to_owned(),
         position: e.location().map(|l| (l.line(), l.column())),
         message: first_line(&e.to_string()),
-    })?;
-    bootstrap.validate(path)
+    }
 }
 
 /// serde-saphyr renders a source snippet after the message; the first line is the
@@ -408,7 +516,102 @@ impl Bootstrap {
             });
         }
 
+        let l2_gateway = match self.roles.l2_gateway {
+            None => None,
+            Some(l2) => {
+                let u = &l2.underlay;
+                let underlay_port = port_index(&u.port)?;
+                if !patch.is_empty() {
+                    return Err(err(
+                        &u.port.referenced,
+                        "the patch and l2_gateway roles cannot run on one box yet".into(),
+                    ));
+                }
+                let tunnel_ip = parse_ipv4(path, &u.tunnel_ip, "tunnel_ip")?;
+                if !(68..=9600).contains(&u.mtu.value) {
+                    return Err(err(
+                        &u.mtu.referenced,
+                        format!("underlay mtu {} is outside 68..=9600", u.mtu.value),
+                    ));
+                }
+                let vlan = match &u.vlan {
+                    Some(v) if !(1..=4094).contains(&v.value) => {
+                        return Err(err(
+                            &v.referenced,
+                            format!("underlay VLAN {} is outside 1..=4094", v.value),
+                        ));
+                    }
+                    v => v.as_ref().map(|v| v.value),
+                };
+                let mut next_hops = BTreeMap::new();
+                for (ip, mac) in &u.next_hops.0 {
+                    let ip = parse_ipv4(path, ip, "next_hops key")?;
+                    let mac = parse_mac(&mac.value).ok_or_else(|| {
+                        err(
+                            &mac.referenced,
+                            format!(
+                                "`{}` is not a MAC address (expected aa:bb:cc:dd:ee:ff)",
+                                mac.value
+                            ),
+                        )
+                    })?;
+                    next_hops.insert(ip, mac);
+                }
+                let underlay_name = ports[underlay_port].name.clone();
+                let (model, standalone) = match (l2.standalone, l2.logical) {
+                    (Some(file), None) => {
+                        let file_path = path
+                            .parent()
+                            .unwrap_or(Path::new("."))
+                            .join(file.value.trim());
+                        let model = crate::standalone::load(&file_path, &ports, &underlay_name)
+                            .map_err(|mut e| {
+                                if e.position.is_none() {
+                                    e.message = format!(
+                                        "{} (named at {}:{}:{})",
+                                        e.message,
+                                        path.display(),
+                                        file.referenced.line(),
+                                        file.referenced.column()
+                                    );
+                                }
+                                e
+                            })?;
+                        (model, Some(file_path))
+                    }
+                    (None, Some(logical)) => {
+                        (logical.validate(path, &ports, &underlay_name)?, None)
+                    }
+                    (Some(file), Some(_)) => {
+                        return Err(err(
+                            &file.referenced,
+                            "roles.l2_gateway takes `standalone:` or `logical:`, not both".into(),
+                        ));
+                    }
+                    (None, None) => {
+                        return Err(err(
+                            &u.port.referenced,
+                            "roles.l2_gateway needs its logical configuration: `standalone: \
+                             <file>` or `logical:`"
+                                .into(),
+                        ));
+                    }
+                };
+                Some(L2GatewayConfig {
+                    underlay_port,
+                    tunnel_ip,
+                    mtu: u.mtu.value,
+                    vlan,
+                    next_hops,
+                    mac_ageing: Duration::from_secs(u64::from(l2.mac_ageing_s.max(1))),
+                    model,
+                    standalone,
+                })
+            }
+        };
+
         Ok(Config {
+            l2_gateway,
             name: self.identity.name.value,
             failure_zone: self.identity.failure_zone,
             eal_args: self.dpdk.eal_args,
@@ -550,6 +753,93 @@ metrics:
         assert_eq!(e.position.map(|p| p.0), Some(18), "{e}");
         let e = error_of(&GOOD.replace("127.0.0.1:9999", "localhost"));
         assert_eq!(e.position.map(|p| p.0), Some(20), "{e}");
+    }
+
+    const L2: &str = "\
+identity: {name: gw1}
+dpdk: {eal_args: []}
+ports:
+  - {name: phys, devargs: net_null0}
+  - {name: uplink, devargs: net_null1}
+roles:
+  l2_gateway:
+    underlay:
+      port: uplink
+      tunnel_ip: 192.0.2.1
+      vlan: 20
+      next_hops:
+        192.0.2.2: 02:00:00:00:00:02
+    mac_ageing_s: 60
+    logical:
+      switches: [{name: web, vni: 5000}]
+      bindings: [{port: phys, vlan: 100, switch: web}]
+      unknown_dst: [{switch: web, locators: [192.0.2.2]}]
+";
+
+    #[test]
+    fn an_l2_gateway_with_inline_logical_configuration() {
+        let c = parse_str(L2).unwrap();
+        let l2 = c.l2_gateway.expect("configured");
+        assert_eq!(l2.underlay_port, 1);
+        assert_eq!(l2.tunnel_ip, Ipv4Addr::new(192, 0, 2, 1));
+        assert_eq!((l2.mtu, l2.vlan), (1500, Some(20)));
+        assert_eq!(
+            l2.next_hops[&Ipv4Addr::new(192, 0, 2, 2)],
+            [2, 0, 0, 0, 0, 2]
+        );
+        assert_eq!(l2.mac_ageing, Duration::from_secs(60));
+        assert_eq!(l2.model.switches["web"].vni, 5000);
+        assert_eq!(l2.standalone, None);
+    }
+
+    #[test]
+    fn l2_gateway_errors_point_at_the_value() {
+        let e = error_of(&L2.replace("192.0.2.2: 02", "192.0.2.256: 02"));
+        assert_eq!(e.position, Some((13, 9)), "{e}");
+        let e = error_of(&L2.replace("02:00:00:00:00:02", "02:00:00:00:00:0g"));
+        assert_eq!(e.position, Some((13, 20)), "{e}");
+        let e = error_of(&L2.replace("port: uplink", "port: uplnk"));
+        assert_eq!(e.position, Some((9, 13)), "{e}");
+        let e = error_of(&L2.replace("tunnel_ip: 192.0.2.1", "tunnel_ip: 2001:db8::1"));
+        assert_eq!(e.position, Some((10, 18)), "{e}");
+        let e = error_of(&L2.replace("vlan: 20", "vlan: 4095"));
+        assert_eq!(e.position, Some((11, 13)), "{e}");
+        let e = error_of(&L2.replace("vni: 5000", "vni: 99999999"));
+        assert_eq!(e.position, Some((16, 35)), "{e}");
+        assert!(e.message.contains("above 2^24-1"), "{e}");
+        let e = error_of(&L2.replace("port: phys,", "port: uplink,"));
+        assert!(e.message.contains("underlay port"), "{e}");
+        let e = error_of(&L2.replace("    logical:\n", "    standalone: x.yaml\n    logical:\n"));
+        assert!(e.message.contains("not both"), "{e}");
+    }
+
+    #[test]
+    fn a_standalone_file_is_read_relative_to_the_bootstrap_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let logical = "switches:\n  - {name: web, vni: 5000}\nbindings:\n  - {port: phys, vlan: 7, switch: nope}\n";
+        std::fs::write(dir.path().join("logical.yaml"), logical).unwrap();
+        let boot =
+            L2.split("    logical:").next().unwrap().to_owned() + "    standalone: logical.yaml\n";
+        let path = dir.path().join("appliance.yaml");
+        std::fs::write(&path, &boot).unwrap();
+        let e = load(&path).expect_err("unknown switch");
+        assert_eq!(e.file, dir.path().join("logical.yaml"));
+        assert_eq!(e.position, Some((4, 35)), "{e}");
+        std::fs::write(
+            dir.path().join("logical.yaml"),
+            logical.replace("nope", "web"),
+        )
+        .unwrap();
+        let c = load(&path).unwrap();
+        let l2 = c.l2_gateway.unwrap();
+        assert_eq!(l2.model.bindings[&("phys".to_string(), 7)], "web");
+        assert_eq!(l2.standalone, Some(dir.path().join("logical.yaml")));
+        std::fs::remove_file(dir.path().join("logical.yaml")).unwrap();
+        let e = load(&path).expect_err("missing file");
+        assert!(
+            e.message.contains("cannot read") && e.message.contains("appliance.yaml:15:"),
+            "{e}"
+        );
     }
 
     #[test]

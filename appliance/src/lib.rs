@@ -10,3 +10,5 @@ pub mod l2model;
 pub mod metrics;
 pub mod roles;
 pub mod runtime;
+pub mod standalone;
+pub mod vtep;

@@ -50,8 +50,17 @@ fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig { file } => match config::load(&file) {
             Ok(c) => {
+                let l2 = match &c.l2_gateway {
+                    Some(l2) => format!(
+                        ", l2_gateway: {} logical switches, {} bindings, {} remote MACs",
+                        l2.model.switches.len(),
+                        l2.model.bindings.len(),
+                        l2.model.remote_macs.len()
+                    ),
+                    None => String::new(),
+                };
                 println!(
-                    "{}: ok ({} ports, {} patch links)",
+                    "{}: ok ({} ports, {} patch links{l2})",
                     file.display(),
                     c.ports.len(),
                     c.patch.len()

@@ -244,6 +244,187 @@ impl Collector for Telemetry {
     }
 }
 
+/// The L2 gateway's families: per binding, per logical switch, learning.
+#[derive(Debug)]
+pub struct L2Telemetry(pub crate::roles::l2::L2Observer);
+
+fn labelled_counter(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    samples: &[(Vec<(&str, &str)>, u64)],
+) -> Result<(), std::fmt::Error> {
+    let mut family =
+        encoder.encode_descriptor(name, help, None, ConstCounter::new(0u64).metric_type())?;
+    for (labels, value) in samples {
+        ConstCounter::new(*value).encode(family.encode_family(labels)?)?;
+    }
+    Ok(())
+}
+
+impl Collector for L2Telemetry {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        use l2gw::L2Counters;
+        let o = &self.0;
+        let labels = o.labels.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let lcores = || o.counters.iter().map(|c| &**c);
+
+        let bindings: Vec<(String, String, String, l2gw::BindingStats)> = labels
+            .bindings
+            .iter()
+            .map(|(port, id, vlan, switch)| {
+                (
+                    port.clone(),
+                    vlan.to_string(),
+                    switch.clone(),
+                    L2Counters::sum_binding(lcores(), *id, *vlan),
+                )
+            })
+            .collect();
+        macro_rules! binding_family {
+            ($field:ident, $name:literal, $help:literal) => {
+                let samples: Vec<(Vec<(&str, &str)>, u64)> = bindings
+                    .iter()
+                    .map(|(p, v, s, st)| {
+                        (
+                            vec![
+                                ("port", p.as_str()),
+                                ("vlan", v.as_str()),
+                                ("switch", s.as_str()),
+                            ],
+                            st.$field,
+                        )
+                    })
+                    .collect();
+                labelled_counter(&mut encoder, $name, $help, &samples)?;
+            };
+        }
+        binding_family!(
+            from_local_packets,
+            "causeway_l2_binding_rx_packets",
+            "Frames received on a VLAN binding and accepted into its logical switch."
+        );
+        binding_family!(
+            from_local_bytes,
+            "causeway_l2_binding_rx_bytes",
+            "Bytes of those frames (as received, tag included)."
+        );
+        binding_family!(
+            to_local_packets,
+            "causeway_l2_binding_tx_packets",
+            "Frames sent out of a VLAN binding (unicast and flood copies)."
+        );
+        binding_family!(
+            to_local_bytes,
+            "causeway_l2_binding_tx_bytes",
+            "Bytes of those frames (as sent)."
+        );
+
+        let switches: Vec<(String, l2gw::SwitchStats)> = labels
+            .switches
+            .iter()
+            .map(|(name, slot, _)| (name.clone(), L2Counters::sum_switch(lcores(), *slot)))
+            .collect();
+        macro_rules! switch_family {
+            ($field:ident, $name:literal, $help:literal) => {
+                let samples: Vec<(Vec<(&str, &str)>, u64)> = switches
+                    .iter()
+                    .map(|(s, st)| (vec![("switch", s.as_str())], st.$field))
+                    .collect();
+                labelled_counter(&mut encoder, $name, $help, &samples)?;
+            };
+        }
+        switch_family!(
+            from_local_packets,
+            "causeway_l2_switch_from_local_packets",
+            "Frames into the logical switch from its VLAN bindings."
+        );
+        switch_family!(
+            from_local_bytes,
+            "causeway_l2_switch_from_local_bytes",
+            "Bytes of those frames."
+        );
+        switch_family!(
+            from_tunnel_packets,
+            "causeway_l2_switch_from_tunnel_packets",
+            "Frames into the logical switch from VXLAN tunnels (decapsulated)."
+        );
+        switch_family!(
+            from_tunnel_bytes,
+            "causeway_l2_switch_from_tunnel_bytes",
+            "Inner bytes of those frames."
+        );
+        switch_family!(
+            to_tunnel_packets,
+            "causeway_l2_switch_to_tunnel_packets",
+            "Unicast frames of the switch encapsulated towards a remote locator."
+        );
+        switch_family!(
+            to_tunnel_bytes,
+            "causeway_l2_switch_to_tunnel_bytes",
+            "Inner bytes of those frames."
+        );
+        switch_family!(
+            flooded_packets,
+            "causeway_l2_switch_flooded_packets",
+            "Broadcast, unknown-unicast and multicast frames handed to replication."
+        );
+
+        let learn_events: u64 = o.counters.iter().map(|c| c.learn_events()).sum();
+        let ring_drops: u64 = o.rings.iter().map(|r| r.dropped()).sum();
+        for (name, help, value) in [
+            (
+                "causeway_l2_learn_events",
+                "MAC learn events the workers sent to the control plane.",
+                learn_events,
+            ),
+            (
+                "causeway_l2_learn_ring_drops",
+                "Learn events lost because a worker's learn ring was full (re-sent after \
+                 the next table update).",
+                ring_drops,
+            ),
+        ] {
+            let family = encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                ConstCounter::new(0u64).metric_type(),
+            )?;
+            ConstCounter::new(value).encode(family)?;
+        }
+
+        let learned = o.learned.borrow().clone();
+        {
+            let family = encoder.encode_descriptor(
+                "causeway_l2_local_macs",
+                "MACs learned on local bindings (Ucast_Macs_Local).",
+                None,
+                ConstGauge::new(0i64).metric_type(),
+            )?;
+            ConstGauge::new(learned.len() as i64).encode(family)?;
+        }
+        let mut family = encoder.encode_descriptor(
+            "causeway_l2_local_mac",
+            "One series per learned local MAC: where it was learned (value 1).",
+            None,
+            ConstGauge::new(0i64).metric_type(),
+        )?;
+        for m in &learned {
+            let mac = crate::l2model::format_mac(&m.mac);
+            let vlan = m.vlan.to_string();
+            let labels = [
+                ("switch", m.switch.as_str()),
+                ("mac", mac.as_str()),
+                ("port", m.port.as_str()),
+                ("vlan", vlan.as_str()),
+            ];
+            ConstGauge::new(1i64).encode(family.encode_family(&labels)?)?;
+        }
+        Ok(())
+    }
+}
+
 /// OpenMetrics text of the registry.
 pub fn render(registry: &Registry) -> String {
     let mut out = String::new();

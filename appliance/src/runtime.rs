@@ -10,11 +10,12 @@
 
 use crate::config::Config;
 use crate::metrics::{PortSample, Telemetry};
+use crate::roles::l2::{L2Plane, L2Worker};
 use crate::roles::patch::Patch;
 use dataplane::node::Node;
-use dataplane::{DropReason, LcoreCounters, Verdict};
+use dataplane::{DropReason, LcoreCounters, Packet, Verdict};
 use dpdk::{Burst, Eal, FlushResult, Mbuf, Mempool, Port, PortConfig, RxQueue, Stop, TxBuffer};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tracing::{info, warn};
 
@@ -58,6 +59,9 @@ pub enum RuntimeError {
     /// The configuration cannot run on this EAL setup.
     #[error("{0}")]
     Setup(String),
+    /// The L2 gateway's tables could not be built from its configuration.
+    #[error("{0}")]
+    L2(#[from] crate::roles::l2::L2Error),
     /// An I/O error (metrics listener, runtime).
     #[error("{context}: {source}")]
     Io {
@@ -86,10 +90,18 @@ pub struct Dataplane {
     ports: Vec<RuntimePort>,
     workers: Vec<(u32, Arc<LcoreCounters>)>,
     patch: Vec<(u16, u16)>,
+    l2: Option<Arc<Mutex<L2Plane>>>,
     ingress_check: bool,
     idle_sleep: Option<Duration>,
     started: bool,
+    pre_stage: Option<PreStageFactory>,
+    rx_ports: Option<Vec<u16>>,
 }
+
+/// A per-burst stage run before the role's node (benchmarks regenerate frames with it).
+pub type PreStage = Box<dyn FnMut(&mut [Mbuf]) + Send>;
+/// Makes one [`PreStage`] per worker.
+pub type PreStageFactory = Box<dyn Fn() -> PreStage>;
 
 impl Dataplane {
     /// Initialises EAL, creates the packet pool and configures every port with one rx
@@ -151,16 +163,38 @@ impl Dataplane {
             .iter()
             .map(|&(from, to)| (ports[from].port.id(), ports[to].port.id()))
             .collect();
-        let workers = lcores
+        let workers: Vec<(u32, Arc<LcoreCounters>)> = lcores
             .into_iter()
             .map(|l| (l, Arc::new(LcoreCounters::default())))
             .collect();
+        let l2 = match &config.l2_gateway {
+            Some(l2) => {
+                let ids: Vec<(String, u16)> = ports
+                    .iter()
+                    .map(|p| (p.name.clone(), p.port.id()))
+                    .collect();
+                let mac = ports[l2.underlay_port].port.mac();
+                let plane = L2Plane::new(config, &ids, mac, workers.len())?;
+                info!(
+                    switches = plane.model().switches.len(),
+                    bindings = plane.model().bindings.len(),
+                    remote_macs = plane.model().remote_macs.len(),
+                    tunnel_ip = %l2.tunnel_ip,
+                    "L2 gateway tables built"
+                );
+                Some(Arc::new(Mutex::new(plane)))
+            }
+            None => None,
+        };
         Ok(Dataplane {
             eal,
             pool,
             ports,
             workers,
             patch,
+            l2,
+            pre_stage: None,
+            rx_ports: None,
             ingress_check: true,
             idle_sleep: (config.idle_sleep_us > 0)
                 .then(|| Duration::from_micros(u64::from(config.idle_sleep_us))),
@@ -171,6 +205,22 @@ impl Dataplane {
     /// Patches without the ingress check (a bare wire), for `causeway bench io` only.
     pub fn skip_ingress_check(&mut self) {
         self.ingress_check = false;
+    }
+
+    /// Reads only these ports (indices into the configuration's `ports`), whatever the
+    /// role would read (benchmarks: net_null generates traffic on every port polled).
+    pub fn set_rx_ports(&mut self, ports: Vec<usize>) {
+        self.rx_ports = Some(ports.iter().map(|&i| self.ports[i].port.id()).collect());
+    }
+
+    /// Runs `stage` on every received burst before the role's node (benchmarks only).
+    pub fn set_pre_stage(&mut self, stage: PreStageFactory) {
+        self.pre_stage = Some(stage);
+    }
+
+    /// The L2 gateway's control side, when the role is configured.
+    pub fn l2(&self) -> Option<&Arc<Mutex<L2Plane>>> {
+        self.l2.as_ref()
     }
 
     /// Whether EAL runs on hugepages.
@@ -196,8 +246,14 @@ impl Dataplane {
                 .map_err(dpdk_err(format!("port `{}`: starting", p.name)))?;
         }
         self.started = true;
+        // The L2 gateway reads every port (each is the underlay or a physical port);
+        // the patch role only the inputs of its links.
+        let reads = |id: u16| match &self.rx_ports {
+            Some(only) => only.contains(&id),
+            None => self.l2.is_some() || self.patch.iter().any(|&(from, _)| from == id),
+        };
         for p in &self.ports {
-            if !self.patch.iter().any(|&(from, _)| from == p.port.id()) {
+            if !reads(p.port.id()) {
                 info!(port = %p.name, "no role reads from this port: it only transmits");
             }
         }
@@ -213,19 +269,27 @@ impl Dataplane {
             let rx: Vec<RxQueue> = self
                 .ports
                 .iter()
-                .filter(|p| self.patch.iter().any(|&(from, _)| from == p.port.id()))
+                .filter(|p| reads(p.port.id()))
                 .map(|p| p.port.rx_queue(queue))
                 .collect();
             let mut tx: Vec<Option<TxBuffer<BURST>>> = (0..=max_port).map(|_| None).collect();
             for p in self.ports.iter() {
                 tx[usize::from(p.port.id())] = Some(TxBuffer::new(p.port.tx_queue(queue)));
             }
+            let role = match &self.l2 {
+                Some(plane) => Role::L2(Box::new(
+                    plane
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .worker(usize::from(queue)),
+                )),
+                None if self.ingress_check => Role::Patch(Patch::new(&self.patch)),
+                None => Role::Patch(Patch::new(&self.patch).without_ingress_check()),
+            };
             let worker = Worker {
-                node: if self.ingress_check {
-                    Patch::new(&self.patch)
-                } else {
-                    Patch::new(&self.patch).without_ingress_check()
-                },
+                role,
+                pre: self.pre_stage.as_ref().map(|f| f()),
+                pool: self.pool.clone(),
                 rx,
                 tx,
                 counters: counters.clone(),
@@ -293,9 +357,18 @@ impl Dataplane {
     }
 }
 
+/// The role a worker runs. One role per box for now (the configuration refuses
+/// `patch` together with `l2_gateway`).
+enum Role {
+    Patch(Patch),
+    L2(Box<L2Worker>),
+}
+
 /// One worker lcore's loop state: everything it touches is its own.
-struct Worker<N> {
-    node: N,
+struct Worker {
+    role: Role,
+    pre: Option<PreStage>,
+    pool: Mempool,
     rx: Vec<RxQueue>,
     tx: Vec<Option<TxBuffer<BURST>>>,
     counters: Arc<LcoreCounters>,
@@ -303,11 +376,15 @@ struct Worker<N> {
     idle_sleep: Option<Duration>,
 }
 
-impl<N: Node<Mbuf>> Worker<N> {
+impl Worker {
     fn run(mut self) -> i32 {
         let mut burst: Burst<BURST> = Burst::new();
         let mut verdicts = [Verdict::Punt; BURST];
         while !self.stop.is_requested() {
+            // New tables are adopted here, between bursts: one atomic load per round.
+            if let Role::L2(w) = &mut self.role {
+                w.adopt();
+            }
             let mut received = 0;
             for q in 0..self.rx.len() {
                 let n = self.rx[q].rx(&mut burst);
@@ -316,7 +393,13 @@ impl<N: Node<Mbuf>> Worker<N> {
                     continue;
                 }
                 received += n;
-                self.node.process(burst.as_mut_slice(), &mut verdicts[..n]);
+                if let Some(pre) = &mut self.pre {
+                    pre(burst.as_mut_slice());
+                }
+                match &mut self.role {
+                    Role::Patch(p) => p.process(burst.as_mut_slice(), &mut verdicts[..n]),
+                    Role::L2(w) => w.node.process(burst.as_mut_slice(), &mut verdicts[..n]),
+                }
                 for (mbuf, verdict) in burst.drain().zip(verdicts.iter()) {
                     self.dispatch(mbuf, *verdict);
                 }
@@ -333,22 +416,73 @@ impl<N: Node<Mbuf>> Worker<N> {
     }
 
     #[inline]
-    fn dispatch(&mut self, mbuf: Mbuf, verdict: Verdict) {
-        let reason = match verdict {
-            Verdict::Tx { port } => match self.tx.get_mut(usize::from(port)) {
-                Some(Some(buffer)) => {
-                    let flushed = buffer.push(mbuf);
-                    self.count_flush(flushed);
-                    return;
+    fn dispatch(&mut self, mut mbuf: Mbuf, verdict: Verdict) {
+        let reason = match (verdict, &self.role) {
+            (Verdict::Tx { port }, _) => return self.transmit(mbuf, port),
+            (Verdict::Drop(reason), _) => reason,
+            (Verdict::Replicate { set }, Role::L2(_)) => return self.replicate(mbuf, set),
+            // Punts are ARP and ICMP for the tunnel IP: answered in place, sent back.
+            (Verdict::Punt, Role::L2(w)) => {
+                match dataplane::responder::respond(&mut mbuf, w.mac, w.tunnel_ip) {
+                    Ok(_) => {
+                        let port = mbuf.input_port();
+                        return self.transmit(mbuf, port);
+                    }
+                    Err(reason) => reason,
                 }
-                _ => DropReason::NoEgress,
-            },
-            Verdict::Drop(reason) => reason,
-            // No role punts or replicates yet; the control plane arrives with them.
-            Verdict::Punt | Verdict::Replicate { .. } => DropReason::NoEgress,
+            }
+            (Verdict::Punt | Verdict::Replicate { .. }, Role::Patch(_)) => DropReason::NoEgress,
         };
         self.counters.dropped(reason, 1);
         drop(mbuf);
+    }
+
+    #[inline]
+    fn transmit(&mut self, mbuf: Mbuf, port: u16) {
+        match self.tx.get_mut(usize::from(port)) {
+            Some(Some(buffer)) => {
+                let flushed = buffer.push(mbuf);
+                self.count_flush(flushed);
+            }
+            _ => {
+                self.counters.dropped(DropReason::NoEgress, 1);
+                drop(mbuf);
+            }
+        }
+    }
+
+    /// One copy per member of flood set `set`: a fresh mbuf, the frame copied into it,
+    /// the member's tag or VXLAN header written by `l2gw::replicate`, then out of the
+    /// member's port. The original is freed. (Copies sharing one payload through mbuf
+    /// reference counts and indirect mbufs are issue 5's concern, with the service
+    /// node's replication.)
+    fn replicate(&mut self, src: Mbuf, set: u32) {
+        let Role::L2(w) = &self.role else {
+            return;
+        };
+        let tables = w.node.tables().clone();
+        let l2_counters = w.node.counters().clone();
+        let members = tables.flood_set(set).map_or(0, |s| s.len());
+        if members == 0 {
+            self.counters.dropped(DropReason::StaleFloodSet, 1);
+            return;
+        }
+        for i in 0..members {
+            let Some(mut copy) = Mbuf::alloc(&self.pool) else {
+                self.counters.dropped(DropReason::ReplicaAllocFailed, 1);
+                continue;
+            };
+            match l2gw::replicate(&tables, set, i, &src, &mut copy) {
+                Ok((member, Verdict::Tx { port })) => {
+                    if let l2gw::FloodMember::Local { port, vlan } = member {
+                        l2_counters.to_local(port, vlan, copy.len());
+                    }
+                    self.transmit(copy, port);
+                }
+                Ok(_) => self.counters.dropped(DropReason::NoEgress, 1),
+                Err(d) => self.counters.dropped(d.reason(), 1),
+            }
+        }
     }
 
     fn flush(&mut self, retries: u32) {
@@ -404,12 +538,23 @@ pub fn run(config: &Config) -> Result<(), RuntimeError> {
     })?;
 
     let mut dataplane = Dataplane::init(config)?;
-    let roles = if config.patch.is_empty() {
+    let roles = if config.l2_gateway.is_some() {
+        "l2_gateway"
+    } else if config.patch.is_empty() {
         "none"
     } else {
         "patch"
     };
-    let registry = Arc::new(dataplane.telemetry(roles.to_owned()).into_registry());
+    let mut registry = dataplane.telemetry(roles.to_owned()).into_registry();
+    if let Some(plane) = dataplane.l2() {
+        let observer = plane.lock().unwrap_or_else(|e| e.into_inner()).observer();
+        registry.register_collector(Box::new(crate::metrics::L2Telemetry(observer)));
+        tokio.spawn(crate::roles::l2::control_loop(
+            plane.clone(),
+            Duration::from_millis(50),
+        ));
+    }
+    let registry = Arc::new(registry);
     tokio.spawn(async move {
         if let Err(e) = crate::metrics::serve(listener, registry).await {
             warn!("metrics endpoint stopped: {e}");

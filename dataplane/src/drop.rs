@@ -80,6 +80,35 @@ drop_reasons! {
     TxQueueFull => "tx_queue_full", "transmit queue full";
     /// The role has no output for frames from this port.
     NoEgress => "no_egress", "no output configured for the input port";
+    /// L2 gateway: no VLAN binding for (input port, VLAN) (`Physical_Port.vlan_bindings`).
+    NoBinding => "no_binding", "no VLAN binding for this port and VLAN";
+    /// L2 gateway: the logical switch has tunnel_key 0 (configured, not forwarded).
+    SwitchDisabled => "switch_disabled", "logical switch has VNI 0 (do not forward)";
+    /// L2 gateway: a VXLAN packet for a VNI no logical switch has.
+    UnknownVni => "unknown_vni", "VXLAN packet for an unknown VNI";
+    /// L2 gateway: once encapsulated the frame would exceed the underlay MTU; VTEPs
+    /// must not fragment (RFC 7348 section 4.3).
+    UnderlayMtuExceeded => "underlay_mtu_exceeded", "frame exceeds the underlay MTU once encapsulated";
+    /// L2 gateway: multicast, broadcast or all-zero source MAC.
+    InvalidSourceMac => "invalid_source_mac", "source MAC is multicast or zero";
+    /// L2 gateway: the destination is on the binding the frame came from (hairpin).
+    SameBinding => "same_binding", "destination is on the input binding";
+    /// L2 gateway: flooding found no member to send to (no other binding, no locator).
+    EmptyFloodSet => "empty_flood_set", "nothing to flood to";
+    /// L2 gateway: the locator's underlay next hop is not resolved yet.
+    NextHopUnresolved => "next_hop_unresolved", "underlay next hop not resolved";
+    /// L2 gateway: on the underlay port, neither VXLAN to our tunnel IP nor ARP/ICMP
+    /// for it.
+    NotForUs => "not_for_us", "underlay packet not addressed to the tunnel endpoint";
+    /// L2 gateway: a replication set or member the current tables do not have.
+    StaleFloodSet => "stale_flood_set", "replication set not in the current tables";
+    /// L2 gateway: the replica buffer has too little room for the frame and headers.
+    NoRoomForReplica => "no_room_for_replica", "replica buffer too small";
+    /// No mbuf left in the pool for a replica.
+    ReplicaAllocFailed => "replica_alloc_failed", "no packet buffer left for a replica";
+    /// A punted packet that the responder does not answer (not an ARP request or ICMP
+    /// echo request for our address).
+    PuntNotAnswered => "punt_not_answered", "punted packet not answered by the responder";
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 //!   golden-vector tests;
 //! - [`ingress`]: [`ingress::classify`], the sanity check every role runs first on a
 //!   received frame (runts, VLAN tags, IPv4/IPv6/ARP/UDP/TCP lengths);
+//! - [`responder`]: ARP and ICMP echo replies for our own address, in place;
 //! - [`encap`]: tunnel templates that write outer headers into headroom (VXLAN and
 //!   Geneve over IPv4/IPv6, keyed GRE/NVGRE) and the matching decapsulation.
 //!
@@ -47,6 +48,7 @@ mod fuzz;
 pub mod ingress;
 pub mod node;
 pub mod packet;
+pub mod responder;
 pub mod wire;
 
 pub use counters::{LcoreCounters, LcoreStats};

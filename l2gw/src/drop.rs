@@ -1,11 +1,11 @@
 //! The L2 gateway's own drop reasons, declared once like `dataplane::drop`.
 //!
-//! This module owns the reasons only the L2 gateway has (no binding, disabled logical
-//! switch, unknown VNI, underlay MTU, ...). [`Verdict::Drop`](dataplane::Verdict) can only
-//! carry a [`DropReason`], so each L2 reason also names the closest shared reason
-//! ([`L2Drop::fallback`]) for the lcore's generic drop counters, while the node counts
-//! the precise L2 reason in [`L2Counters`](crate::counters::L2Counters). The candidates
-//! to move into `dataplane`'s `drop_reasons!` table are listed in the crate docs.
+//! This module owns the reasons only the L2 gateway produces (no binding, disabled
+//! logical switch, unknown VNI, underlay MTU, ...). Each has a variant of the same name
+//! and label in `dataplane`'s `drop_reasons!` table ([`L2Drop::fallback`]), so
+//! [`Verdict::Drop`](dataplane::Verdict) carries the exact reason and the lcore's drop
+//! counters (`causeway_drops_total`) count it; the node also counts it in
+//! [`L2Counters`](crate::counters::L2Counters) per lcore.
 
 use dataplane::DropReason;
 
@@ -35,7 +35,8 @@ macro_rules! l2_drops {
                 match self { $(L2Drop::$variant => $text,)+ }
             }
 
-            /// The shared reason a [`dataplane::Verdict::Drop`] carries for it.
+            /// The `dataplane` reason a [`dataplane::Verdict::Drop`] carries for it (same
+            /// name and label).
             pub const fn fallback(self) -> DropReason {
                 match self { $(L2Drop::$variant => DropReason::$fallback,)+ }
             }
@@ -51,28 +52,28 @@ macro_rules! l2_drops {
 
 l2_drops! {
     /// No VLAN binding for (input port, VLAN) (`Physical_Port.vlan_bindings`).
-    NoBinding => "no_binding", NoEgress, "no VLAN binding for this port and VLAN";
+    NoBinding => "no_binding", NoBinding, "no VLAN binding for this port and VLAN";
     /// The logical switch has tunnel_key 0: configured but not to be forwarded.
-    SwitchDisabled => "switch_disabled", NoEgress, "logical switch has VNI 0 (do not forward)";
+    SwitchDisabled => "switch_disabled", SwitchDisabled, "logical switch has VNI 0 (do not forward)";
     /// A VXLAN packet for a VNI no logical switch has.
-    UnknownVni => "unknown_vni", NoEgress, "VXLAN packet for an unknown VNI";
+    UnknownVni => "unknown_vni", UnknownVni, "VXLAN packet for an unknown VNI";
     /// Once encapsulated the frame would exceed the underlay MTU; VTEPs must not
     /// fragment (RFC 7348 section 4.3).
-    UnderlayMtuExceeded => "underlay_mtu_exceeded", TunnelOversize, "frame exceeds the underlay MTU once encapsulated";
+    UnderlayMtuExceeded => "underlay_mtu_exceeded", UnderlayMtuExceeded, "frame exceeds the underlay MTU once encapsulated";
     /// Multicast, broadcast or all-zero source MAC: not a valid station address.
-    InvalidSourceMac => "invalid_source_mac", NoEgress, "source MAC is multicast or zero";
+    InvalidSourceMac => "invalid_source_mac", InvalidSourceMac, "source MAC is multicast or zero";
     /// The destination is the binding the frame came from (hairpin): never sent back.
-    SameBinding => "same_binding", NoEgress, "destination is on the input binding";
+    SameBinding => "same_binding", SameBinding, "destination is on the input binding";
     /// Flooding found no member to send to (no other binding, no locator).
-    EmptyFloodSet => "empty_flood_set", NoEgress, "nothing to flood to";
+    EmptyFloodSet => "empty_flood_set", EmptyFloodSet, "nothing to flood to";
     /// The locator's underlay next hop is not resolved yet.
-    NextHopUnresolved => "next_hop_unresolved", NoEgress, "underlay next hop not resolved";
+    NextHopUnresolved => "next_hop_unresolved", NextHopUnresolved, "underlay next hop not resolved";
     /// On the underlay port: neither VXLAN to our tunnel IP nor ARP/ICMP for it.
-    NotForUs => "not_for_us", NoEgress, "underlay packet not addressed to the tunnel endpoint";
+    NotForUs => "not_for_us", NotForUs, "underlay packet not addressed to the tunnel endpoint";
     /// A replication set index or member index that the current tables do not have.
-    StaleFloodSet => "stale_flood_set", NoEgress, "replication set not in the current tables";
+    StaleFloodSet => "stale_flood_set", StaleFloodSet, "replication set not in the current tables";
     /// The replica buffer has too little room for the frame plus its headers.
-    NoRoomForReplica => "no_room_for_replica", NoHeadroom, "replica buffer too small";
+    NoRoomForReplica => "no_room_for_replica", NoRoomForReplica, "replica buffer too small";
 }
 
 /// A drop by the L2 gateway: a shared reason (ingress check, decapsulation) or one of
@@ -123,12 +124,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn labels_are_unique_snake_case_and_distinct_from_dataplane() {
-        let mut seen: std::collections::HashSet<&str> =
-            DropReason::ALL.iter().map(|r| r.label()).collect();
+    fn every_l2_reason_is_the_dataplane_reason_of_the_same_label() {
+        let mut seen = std::collections::HashSet::new();
         for (i, r) in L2Drop::ALL.iter().enumerate() {
             assert_eq!(r.index(), i);
             assert!(seen.insert(r.label()), "duplicate label {}", r.label());
+            assert_eq!(r.fallback().label(), r.label());
+            assert_eq!(r.fallback().text(), r.text());
             assert!(
                 r.label()
                     .bytes()
@@ -138,7 +140,7 @@ mod tests {
         }
         assert_eq!(
             Drop::L2(L2Drop::UnderlayMtuExceeded).reason(),
-            DropReason::TunnelOversize
+            DropReason::UnderlayMtuExceeded
         );
     }
 }

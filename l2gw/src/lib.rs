@@ -44,13 +44,11 @@
 //! `mtu - 36` bytes is carried: 1,464 bytes for a 1,500 MTU underlay, so a 1,500-byte
 //! inner IP MTU needs an underlay MTU of 1,550.
 //!
-//! # Drop reasons that belong in `dataplane`
+//! # Drop reasons
 //!
-//! `Verdict::Drop` carries a `dataplane::DropReason`; the L2 reasons map to the closest
-//! shared one ([`L2Drop::fallback`]) and are counted exactly in [`L2Counters`]. These
-//! should move into `dataplane`'s `drop_reasons!` table: `no_binding`,
-//! `switch_disabled`, `unknown_vni`, `underlay_mtu_exceeded`, `invalid_source_mac`,
-//! `same_binding`, `empty_flood_set`, `next_hop_unresolved`, `not_for_us`.
+//! `Verdict::Drop` carries a `dataplane::DropReason`; every L2 reason ([`L2Drop`]) has a
+//! `dataplane` reason of the same name and label ([`L2Drop::fallback`]), so the lcore's
+//! drop counters count the exact reason. [`L2Counters`] counts them per lcore too.
 //!
 //! # Memory and speed
 //!

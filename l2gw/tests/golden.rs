@@ -94,7 +94,7 @@ fn local_to_local_pushes_pops_and_rewrites_tags() {
 fn destination_on_the_input_binding_is_never_sent_back() {
     let mut lab = Lab::new();
     let (v, _) = lab.run(2, &inner(L2, Mac(0x0200_0000_0099).octets(), None, 0));
-    assert_eq!(drop_of(v), DropReason::NoEgress);
+    assert_eq!(drop_of(v), DropReason::SameBinding);
     assert_eq!(lab.counters.drops(L2Drop::SameBinding), 1);
 }
 
@@ -314,11 +314,11 @@ fn unknown_vni_is_dropped_and_counted() {
         UNDERLAY_PORT,
         &from_tunnel(HV1, 4242, &inner(L2, R, None, 0)),
     );
-    assert_eq!(drop_of(v), DropReason::NoEgress);
+    assert_eq!(drop_of(v), DropReason::UnknownVni);
     assert_eq!(lab.counters.drops(L2Drop::UnknownVni), 1);
     // VNI 0 never matches the disabled switch.
     let (v, _) = lab.run(UNDERLAY_PORT, &from_tunnel(HV1, 0, &inner(L2, R, None, 0)));
-    assert_eq!(drop_of(v), DropReason::NoEgress);
+    assert_eq!(drop_of(v), DropReason::UnknownVni);
     assert_eq!(lab.counters.drops(L2Drop::UnknownVni), 2);
 }
 
@@ -361,7 +361,7 @@ fn truncated_and_malformed_vxlan_are_dropped() {
     );
     assert_eq!(
         drop_of(lab.run(UNDERLAY_PORT, &other_ip).0),
-        DropReason::NoEgress
+        DropReason::NotForUs
     );
     let other_port = vxlan(
         OUR_MAC,
@@ -375,7 +375,7 @@ fn truncated_and_malformed_vxlan_are_dropped() {
     );
     assert_eq!(
         drop_of(lab.run(UNDERLAY_PORT, &other_port).0),
-        DropReason::NoEgress
+        DropReason::NotForUs
     );
     assert_eq!(lab.counters.drops(L2Drop::NotForUs), 2);
 }
@@ -405,7 +405,7 @@ fn underlay_arp_and_ping_for_the_tunnel_ip_are_punted() {
     assert_eq!(lab.run(UNDERLAY_PORT, &ping).0, Verdict::Punt);
     // Plain UDP to someone else on the underlay: dropped.
     let (v, _) = lab.run(UNDERLAY_PORT, &inner(R, H, None, 0));
-    assert_eq!(drop_of(v), DropReason::NoEgress);
+    assert_eq!(drop_of(v), DropReason::NotForUs);
 }
 
 #[test]
@@ -444,7 +444,7 @@ fn oversize_frames_are_dropped_not_fragmented() {
     );
     let too_big = inner(R, H, Some((10, 0)), max - 46);
     let (v, _) = lab.run(1, &too_big);
-    assert_eq!(drop_of(v), DropReason::TunnelOversize);
+    assert_eq!(drop_of(v), DropReason::UnderlayMtuExceeded);
     assert_eq!(lab.counters.drops(L2Drop::UnderlayMtuExceeded), 1);
     // The MTU applies to flood copies to locators too (local copies are not limited).
     let (v, p) = lab.run(1, &inner(BCAST, H, Some((10, 0)), max - 46));
@@ -463,7 +463,7 @@ fn oversize_frames_are_dropped_not_fragmented() {
 fn vni_zero_switch_does_not_forward() {
     let mut lab = Lab::new();
     let (v, _) = lab.run(1, &inner(BCAST, H, Some((30, 0)), 0));
-    assert_eq!(drop_of(v), DropReason::NoEgress);
+    assert_eq!(drop_of(v), DropReason::SwitchDisabled);
     assert_eq!(lab.counters.drops(L2Drop::SwitchDisabled), 1);
     assert!(lab.ring.is_empty(), "no learning on a disabled switch");
 }
@@ -473,7 +473,7 @@ fn frames_without_a_binding_are_dropped() {
     let mut lab = Lab::new();
     for (port, vlan) in [(1, Some((99, 0))), (1, None), (5, None), (2, Some((10, 0)))] {
         let (v, _) = lab.run(port, &inner(R, H, vlan, 0));
-        assert_eq!(drop_of(v), DropReason::NoEgress, "{port} {vlan:?}");
+        assert_eq!(drop_of(v), DropReason::NoBinding, "{port} {vlan:?}");
     }
     assert_eq!(lab.counters.drops(L2Drop::NoBinding), 4);
 }
@@ -492,10 +492,13 @@ fn invalid_source_macs_are_dropped() {
     for src in [BCAST, [1, 0, 0x5e, 0, 0, 1], [0; 6]] {
         assert_eq!(
             drop_of(lab.run(2, &inner(R, src, None, 0)).0),
-            DropReason::NoEgress
+            DropReason::InvalidSourceMac
         );
         let t = from_tunnel(HV1, VNI1, &inner(L2, src, None, 0));
-        assert_eq!(drop_of(lab.run(UNDERLAY_PORT, &t).0), DropReason::NoEgress);
+        assert_eq!(
+            drop_of(lab.run(UNDERLAY_PORT, &t).0),
+            DropReason::InvalidSourceMac
+        );
     }
     assert_eq!(lab.counters.drops(L2Drop::InvalidSourceMac), 6);
     assert!(lab.ring.is_empty());
@@ -596,7 +599,7 @@ fn unresolved_next_hop_is_dropped() {
     b.remote_mac(LS1, Mac::new(m), far).unwrap();
     let mut lab = Lab::with_tables(b.build().unwrap());
     let (v, _) = lab.run(2, &inner(m, L2, None, 0));
-    assert_eq!(drop_of(v), DropReason::NoEgress);
+    assert_eq!(drop_of(v), DropReason::NextHopUnresolved);
     assert_eq!(lab.counters.drops(L2Drop::NextHopUnresolved), 1);
 }
 

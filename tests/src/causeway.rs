@@ -43,6 +43,8 @@ pub struct CausewaySpec {
     /// An EAL `--lcores` map replacing the default `-l 0-1` (one worker), e.g.
     /// `0@0,1@1,2@1` for two workers on a two-CPU machine.
     pub lcores: Option<String>,
+    /// YAML of `roles.l2_gateway`, indented as its body (4 spaces), if any.
+    pub l2_gateway: Option<String>,
 }
 
 impl CausewaySpec {
@@ -88,9 +90,16 @@ impl CausewaySpec {
         for (name, devargs) in &self.ports {
             y += &format!("  - name: {name}\n    devargs: \"{devargs}\"\n");
         }
-        y += "roles:\n  patch:\n";
+        y += "roles:\n";
+        if !self.patch.is_empty() {
+            y += "  patch:\n";
+        }
         for (from, to) in &self.patch {
             y += &format!("    - {{from: {from}, to: {to}}}\n");
+        }
+        if let Some(l2) = &self.l2_gateway {
+            y += "  l2_gateway:\n";
+            y += l2;
         }
         y += "metrics:\n  listen: 127.0.0.1:0\nlog:\n  level: info\n";
         y

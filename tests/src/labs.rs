@@ -183,6 +183,194 @@ impl PatchLab {
     }
 }
 
+/// The L2 gateway lab's physical host (VLAN 100, behind the VLAN switch).
+pub const L2_HOST: &str = "10.78.0.1";
+/// The hypervisor's address on its VXLAN device `vx0` (same subnet as the host).
+pub const L2_HV_OVERLAY: &str = "10.78.0.2";
+/// The hypervisor's underlay address (its VXLAN endpoint).
+pub const L2_HV_UNDERLAY: &str = "192.0.2.2";
+/// causeway's tunnel IP.
+pub const L2_TUNNEL_IP: &str = "192.0.2.1";
+/// The VNI of the lab's one logical switch.
+pub const L2_VNI: u32 = 5000;
+
+/// causeway as an L2 gateway between a VLAN and a kernel VXLAN "hypervisor":
+///
+/// ```text
+///  [ns ph] eth0 ─ access VLAN 100 ─ [ns tor: OVS userspace br0] ─ trunk ─ phys0 ┐
+///  10.78.0.1/24                                                                 │
+///              [ns gw: causeway, net_af_packet ports `phys` and `underlay`]     │
+///                                                        und0 ──veth── eth0 [ns hv]
+///                                                 tunnel 192.0.2.1   192.0.2.2/24
+///                                           vx0 (VXLAN 5000, remote 192.0.2.1) 10.78.0.2/24
+/// ```
+///
+/// The standalone logical file binds (phys, VLAN 100) to switch `web` (VNI 5000) with
+/// `unknown_dst` the hypervisor, and the hypervisor's vx0 MAC as a remote MAC.
+pub struct L2gwLab {
+    causeway: Option<Causeway>,
+    underlay: VethPair,
+    /// The VLAN switch with the physical host on an access port.
+    pub tor: crate::ovn::VlanSwitch,
+    /// The hypervisor namespace.
+    pub hv: Netns,
+    /// The gateway namespace causeway runs in.
+    pub gw: Netns,
+    /// Logs, configuration, transferred files.
+    pub dir: TempDir,
+}
+
+impl L2gwLab {
+    /// Builds the namespaces, the VLAN switch and the hypervisor, and starts causeway.
+    pub fn start() -> Result<L2gwLab> {
+        let dir = TempDir::new("l2gw")?;
+        let gw = Netns::new("gw")?;
+        let hv = Netns::new("hv")?;
+        let mut tor = crate::ovn::VlanSwitch::start(dir.path())?;
+        tor.add_access_port("ph", 100, &format!("{L2_HOST}/24"))?;
+        let phys = tor.add_trunk_port(&gw, "phys0")?;
+        disable_offloads(&gw, phys.name())?;
+        let underlay = VethPair::with_names(&gw, "und0", &hv, "eth0")?;
+        for (ns, end) in [(&gw, underlay.a()), (&hv, underlay.b())] {
+            end.set_mtu(1500)?;
+            end.up()?;
+            disable_offloads(ns, end.name())?;
+        }
+        underlay.b().add_addr(&format!("{L2_HV_UNDERLAY}/24"))?;
+        hv.run(&[
+            "ip",
+            "link",
+            "add",
+            "vx0",
+            "type",
+            "vxlan",
+            "id",
+            &L2_VNI.to_string(),
+            "local",
+            L2_HV_UNDERLAY,
+            "remote",
+            L2_TUNNEL_IP,
+            "dstport",
+            "4789",
+        ])?;
+        hv.run(&["ip", "link", "set", "vx0", "mtu", "1450", "up"])?;
+        hv.run(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{L2_HV_OVERLAY}/24"),
+            "dev",
+            "vx0",
+        ])?;
+        disable_offloads(&hv, "vx0")?;
+        let hv_mac = underlay.b().mac()?;
+        let vx0_mac = mac_of(&hv, "vx0")?;
+        let logical = format!(
+            "switches:\n  - {{name: web, vni: {L2_VNI}}}\nbindings:\n  - {{port: phys, vlan: 100, switch: web}}\n\
+             remote_macs:\n  - {{switch: web, mac: \"{vx0_mac}\", locator: {L2_HV_UNDERLAY}}}\n\
+             unknown_dst:\n  - {{switch: web, locators: [{L2_HV_UNDERLAY}]}}\n"
+        );
+        std::fs::write(dir.join("logical.yaml"), logical)?;
+        let mut spec = CausewaySpec::default()
+            .port("phys", format!("net_af_packet0,iface={}", phys.name()))
+            .port(
+                "underlay",
+                format!("net_af_packet1,iface={}", underlay.a().name()),
+            );
+        spec.l2_gateway = Some(format!(
+            "    underlay:\n      port: underlay\n      tunnel_ip: {L2_TUNNEL_IP}\n      mtu: 1500\n      \
+             next_hops:\n        {L2_HV_UNDERLAY}: \"{hv_mac}\"\n    standalone: {}\n",
+            dir.join("logical.yaml").display()
+        ));
+        let causeway = Causeway::start(Some(&gw), dir.path(), &spec)?;
+        Ok(L2gwLab {
+            causeway: Some(causeway),
+            underlay,
+            tor,
+            hv,
+            gw,
+            dir,
+        })
+    }
+
+    /// The running daemon.
+    pub fn causeway(&self) -> &Causeway {
+        self.causeway.as_ref().expect("causeway runs until stop()")
+    }
+
+    /// The physical host.
+    pub fn host(&self) -> &crate::ovn::PhysicalHost {
+        &self.tor.hosts()[0]
+    }
+
+    /// The hypervisor's underlay interface.
+    pub fn hv_underlay(&self) -> &crate::VethEnd {
+        self.underlay.b()
+    }
+
+    /// Sends `bytes` random bytes over TCP from `from` to `to_ip` (in `to`) and hashes
+    /// both ends.
+    pub fn transfer(
+        &self,
+        from: &Netns,
+        to: &Netns,
+        to_ip: &str,
+        bytes: usize,
+    ) -> Result<Transfer> {
+        transfer(&self.dir, from, to, to_ip, bytes)
+    }
+
+    /// Stops causeway with SIGTERM and returns its exit status.
+    pub fn stop(&mut self) -> Result<std::process::ExitStatus> {
+        match self.causeway.take() {
+            Some(c) => c.stop(),
+            None => Err(lab_err!("causeway already stopped")),
+        }
+    }
+}
+
+fn mac_of(ns: &Netns, iface: &str) -> Result<String> {
+    let out = ns.run(&["cat", &format!("/sys/class/net/{iface}/address")])?;
+    Ok(out.trim().to_owned())
+}
+
+/// Sends `bytes` random bytes from `from` to `to_ip` (listening in `to`) over TCP with
+/// netcat and hashes both ends.
+pub fn transfer(
+    dir: &TempDir,
+    from: &Netns,
+    to: &Netns,
+    to_ip: &str,
+    bytes: usize,
+) -> Result<Transfer> {
+    let tag = crate::unique_id();
+    let sent = dir.join(format!("sent-{tag}.bin"));
+    let received = dir.join(format!("received-{tag}.bin"));
+    write_random(&sent, bytes)?;
+    let recv_cmd = format!("exec nc -l 5001 > {}", received.display());
+    let receiver = crate::Daemon::start(
+        "nc-receiver",
+        Some(to),
+        &["sh", "-c", &recv_cmd],
+        dir.path(),
+    )?;
+    crate::wait_for("the receiver to listen", Duration::from_secs(10), || {
+        to.run(&["ss", "-ltnH", "sport = :5001"])
+            .is_ok_and(|o| !o.trim().is_empty())
+    })?;
+    let start = Instant::now();
+    let send_cmd = format!("timeout 120 nc -N {to_ip} 5001 < {}", sent.display());
+    from.run(&["sh", "-c", &send_cmd])?;
+    receiver.wait(Duration::from_secs(60))?;
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(Transfer {
+        bytes,
+        seconds,
+        sent_sha256: sha256(from, &sent)?,
+        received_sha256: sha256(to, &received)?,
+    })
+}
+
 fn write_random(path: &Path, bytes: usize) -> Result<()> {
     use std::io::Read;
     let mut data = vec![0u8; bytes];

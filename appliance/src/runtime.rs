@@ -439,16 +439,7 @@ impl Worker {
 
     #[inline]
     fn transmit(&mut self, mbuf: Mbuf, port: u16) {
-        match self.tx.get_mut(usize::from(port)) {
-            Some(Some(buffer)) => {
-                let flushed = buffer.push(mbuf);
-                self.count_flush(flushed);
-            }
-            _ => {
-                self.counters.dropped(DropReason::NoEgress, 1);
-                drop(mbuf);
-            }
-        }
+        transmit(&mut self.tx, &self.counters, mbuf, port);
     }
 
     /// One copy per member of flood set `set`: a fresh mbuf, the frame copied into it,
@@ -457,30 +448,39 @@ impl Worker {
     /// reference counts and indirect mbufs are issue 5's concern, with the service
     /// node's replication.)
     fn replicate(&mut self, src: Mbuf, set: u32) {
-        let Role::L2(w) = &self.role else {
+        // Disjoint borrows of the worker's own fields: no Arc clone (an atomic
+        // read-modify-write on a line every lcore shares) per flooded frame.
+        let Worker {
+            role,
+            pool,
+            tx,
+            counters,
+            ..
+        } = self;
+        let Role::L2(w) = role else {
             return;
         };
-        let tables = w.node.tables().clone();
-        let l2_counters = w.node.counters().clone();
+        let tables = w.node.tables();
+        let l2_counters = w.node.counters();
         let members = tables.flood_set(set).map_or(0, |s| s.len());
         if members == 0 {
-            self.counters.dropped(DropReason::StaleFloodSet, 1);
+            counters.dropped(DropReason::StaleFloodSet, 1);
             return;
         }
         for i in 0..members {
-            let Some(mut copy) = Mbuf::alloc(&self.pool) else {
-                self.counters.dropped(DropReason::ReplicaAllocFailed, 1);
+            let Some(mut copy) = Mbuf::alloc(pool) else {
+                counters.dropped(DropReason::ReplicaAllocFailed, 1);
                 continue;
             };
-            match l2gw::replicate(&tables, set, i, &src, &mut copy) {
+            match l2gw::replicate(tables, set, i, &src, &mut copy) {
                 Ok((member, Verdict::Tx { port })) => {
                     if let l2gw::FloodMember::Local { port, vlan } = member {
                         l2_counters.to_local(port, vlan, copy.len());
                     }
-                    self.transmit(copy, port);
+                    transmit(tx, counters, copy, port);
                 }
-                Ok(_) => self.counters.dropped(DropReason::NoEgress, 1),
-                Err(d) => self.counters.dropped(d.reason(), 1),
+                Ok(_) => counters.dropped(DropReason::NoEgress, 1),
+                Err(d) => counters.dropped(d.reason(), 1),
             }
         }
     }
@@ -490,21 +490,32 @@ impl Worker {
             if let Some(buffer) = &mut self.tx[q]
                 && !buffer.is_empty()
             {
-                let flushed = buffer.flush(retries);
-                self.count_flush(flushed);
+                count_flush(&self.counters, buffer.flush(retries));
             }
         }
     }
+}
 
-    #[inline]
-    fn count_flush(&self, r: FlushResult) {
-        if r.sent > 0 {
-            self.counters.transmitted(r.sent as u64);
+/// Queues `mbuf` on this worker's transmit buffer for `port`, counting what a full
+/// buffer's flush sent or dropped.
+#[inline]
+fn transmit(tx: &mut [Option<TxBuffer<BURST>>], counters: &LcoreCounters, mbuf: Mbuf, port: u16) {
+    match tx.get_mut(usize::from(port)) {
+        Some(Some(buffer)) => count_flush(counters, buffer.push(mbuf)),
+        _ => {
+            counters.dropped(DropReason::NoEgress, 1);
+            drop(mbuf);
         }
-        if r.dropped > 0 {
-            self.counters
-                .dropped(DropReason::TxQueueFull, r.dropped as u64);
-        }
+    }
+}
+
+#[inline]
+fn count_flush(counters: &LcoreCounters, r: FlushResult) {
+    if r.sent > 0 {
+        counters.transmitted(r.sent as u64);
+    }
+    if r.dropped > 0 {
+        counters.dropped(DropReason::TxQueueFull, r.dropped as u64);
     }
 }
 

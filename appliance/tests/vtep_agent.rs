@@ -374,24 +374,7 @@ fn vtep_agent_with_ovn_controller_vtep() {
         .nbctl(&["wait-until", "Logical_Switch_Port", "vm1", "up=true"])
         .unwrap();
     central
-        .nbctl(&[
-            "lsp-add",
-            "lsw0",
-            "gw1-ls0",
-            "--",
-            "lsp-set-type",
-            "gw1-ls0",
-            "vtep",
-            "--",
-            "lsp-set-options",
-            "gw1-ls0",
-            "vtep-physical-switch=gw1",
-            "vtep-logical-switch=ls0",
-            "--",
-            "lsp-set-addresses",
-            "gw1-ls0",
-            "unknown",
-        ])
+        .add_vtep_port("lsw0", "gw1-ls0", "gw1", "ls0")
         .unwrap();
 
     // ovn-controller-vtep writes the VNI, the VM's MAC and unknown-dst.

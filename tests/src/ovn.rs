@@ -287,6 +287,38 @@ impl OvnCentral {
         &self.northd
     }
 
+    /// Adds a `vtep` logical switch port `lsp` on NB logical switch `lswitch` for the
+    /// hardware_vtep physical switch `physical_switch` and its logical switch
+    /// `vtep_switch`, with addresses `unknown` (OVN floods unknown MACs to it).
+    pub fn add_vtep_port(
+        &self,
+        lswitch: &str,
+        lsp: &str,
+        physical_switch: &str,
+        vtep_switch: &str,
+    ) -> Result<String> {
+        let ps = format!("vtep-physical-switch={physical_switch}");
+        let ls = format!("vtep-logical-switch={vtep_switch}");
+        self.nbctl(&[
+            "lsp-add",
+            lswitch,
+            lsp,
+            "--",
+            "lsp-set-type",
+            lsp,
+            "vtep",
+            "--",
+            "lsp-set-options",
+            lsp,
+            &ps,
+            &ls,
+            "--",
+            "lsp-set-addresses",
+            lsp,
+            "unknown",
+        ])
+    }
+
     /// Runs `ovn-nbctl --db=<nb> --timeout=30 ARGS...` (options such as
     /// `--wait=hv` may lead `args`); returns its stdout.
     pub fn nbctl(&self, args: &[&str]) -> Result<String> {

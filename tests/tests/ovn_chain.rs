@@ -232,24 +232,7 @@ fn controller_vtep_publishes_vm_macs_to_the_vtep_db() {
     let _cv = ControllerVtep::start(dir.path(), &vtep, &lab.central).unwrap();
 
     lab.central
-        .nbctl(&[
-            "lsp-add",
-            "lsw0",
-            "gw1-ls0",
-            "--",
-            "lsp-set-type",
-            "gw1-ls0",
-            "vtep",
-            "--",
-            "lsp-set-options",
-            "gw1-ls0",
-            "vtep-physical-switch=gw1",
-            "vtep-logical-switch=ls0",
-            "--",
-            "lsp-set-addresses",
-            "gw1-ls0",
-            "unknown",
-        ])
+        .add_vtep_port("lsw0", "gw1-ls0", "gw1", "ls0")
         .unwrap();
 
     // The VNI is the OVN datapath's tunnel key.

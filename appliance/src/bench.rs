@@ -117,6 +117,7 @@ fn l2_config(phys: usize, underlay: usize) -> crate::config::L2GatewayConfig {
         mac_ageing: Duration::from_secs(3600),
         model,
         standalone: None,
+        controller: None,
     }
 }
 

@@ -181,9 +181,25 @@ pub struct L2GatewaySection {
     /// The logical configuration inline (the same format as a standalone file).
     #[serde(default)]
     pub logical: Option<LogicalSection>,
+    /// The logical configuration from a hardware_vtep database (a controller such as
+    /// `ovn-controller-vtep` drives it).
+    #[serde(default)]
+    pub controller: Option<Spanned<ControllerSection>>,
     /// Seconds after which a learned local MAC is forgotten unless seen again.
     #[serde(default = "default_mac_ageing_s")]
     pub mac_ageing_s: u32,
+}
+
+/// `roles.l2_gateway.controller`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControllerSection {
+    /// hardware_vtep database servers tried in turn: `unix:/abs/path`, `tcp:IP:PORT`,
+    /// `ssl:IP:PORT`.
+    pub remotes: Vec<Spanned<String>>,
+    /// This box's `Physical_Switch` name (default `identity.name`).
+    #[serde(default)]
+    pub physical_switch: Option<Spanned<String>>,
 }
 
 /// `roles.l2_gateway.underlay`
@@ -335,8 +351,20 @@ pub struct L2GatewayConfig {
     pub mac_ageing: Duration,
     /// The logical configuration.
     pub model: L2Model,
-    /// The standalone file it came from (None: inline).
+    /// The standalone file it came from (None: inline or controller).
     pub standalone: Option<PathBuf>,
+    /// The hardware_vtep database the model comes from (then `model` is empty until
+    /// the first snapshot arrives).
+    pub controller: Option<ControllerConfig>,
+}
+
+/// A validated `roles.l2_gateway.controller`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControllerConfig {
+    /// Servers to try in turn.
+    pub remotes: Vec<ovsdb::Remote>,
+    /// This box's `Physical_Switch` name.
+    pub physical_switch: String,
 }
 
 /// A validated port.
@@ -558,7 +586,63 @@ impl Bootstrap {
                     next_hops.insert(ip, mac);
                 }
                 let underlay_name = ports[underlay_port].name.clone();
+                let both = |at: &serde_saphyr::Location| {
+                    err(
+                        at,
+                        "roles.l2_gateway takes one of `standalone:`, `logical:` or \
+                         `controller:`, not several"
+                            .into(),
+                    )
+                };
+                let controller = match l2.controller {
+                    None => None,
+                    Some(c) => {
+                        if let Some(file) = &l2.standalone {
+                            return Err(both(&file.referenced));
+                        }
+                        if l2.logical.is_some() {
+                            return Err(both(&c.referenced));
+                        }
+                        if c.value.remotes.is_empty() {
+                            return Err(err(
+                                &c.referenced,
+                                "roles.l2_gateway.controller needs at least one remote \
+                                 (e.g. `unix:/run/openvswitch/vtep.sock`)"
+                                    .into(),
+                            ));
+                        }
+                        let mut remotes = Vec::new();
+                        for r in &c.value.remotes {
+                            let remote = r.value.trim().parse::<ovsdb::Remote>().map_err(|_| {
+                                err(
+                                    &r.referenced,
+                                    format!(
+                                        "`{}` is not an OVSDB remote (expected \
+                                         unix:/absolute/path, tcp:IP:PORT or ssl:IP:PORT)",
+                                        r.value
+                                    ),
+                                )
+                            })?;
+                            remotes.push(remote);
+                        }
+                        let physical_switch = match &c.value.physical_switch {
+                            Some(n) if n.value.trim().is_empty() => {
+                                return Err(err(
+                                    &n.referenced,
+                                    "physical_switch must not be empty".into(),
+                                ));
+                            }
+                            Some(n) => n.value.trim().to_owned(),
+                            None => self.identity.name.value.clone(),
+                        };
+                        Some(ControllerConfig {
+                            remotes,
+                            physical_switch,
+                        })
+                    }
+                };
                 let (model, standalone) = match (l2.standalone, l2.logical) {
+                    _ if controller.is_some() => (L2Model::default(), None),
                     (Some(file), None) => {
                         let file_path = path
                             .parent()
@@ -585,14 +669,16 @@ impl Bootstrap {
                     (Some(file), Some(_)) => {
                         return Err(err(
                             &file.referenced,
-                            "roles.l2_gateway takes `standalone:` or `logical:`, not both".into(),
+                            "roles.l2_gateway takes one of `standalone:`, `logical:` or \
+                             `controller:`, not several"
+                                .into(),
                         ));
                     }
                     (None, None) => {
                         return Err(err(
                             &u.port.referenced,
                             "roles.l2_gateway needs its logical configuration: `standalone: \
-                             <file>` or `logical:`"
+                             <file>`, `logical:` or `controller:`"
                                 .into(),
                         ));
                     }
@@ -606,6 +692,7 @@ impl Bootstrap {
                     mac_ageing: Duration::from_secs(u64::from(l2.mac_ageing_s.max(1))),
                     model,
                     standalone,
+                    controller,
                 })
             }
         };
@@ -810,7 +897,7 @@ roles:
         let e = error_of(&L2.replace("port: phys,", "port: uplink,"));
         assert!(e.message.contains("underlay port"), "{e}");
         let e = error_of(&L2.replace("    logical:\n", "    standalone: x.yaml\n    logical:\n"));
-        assert!(e.message.contains("not both"), "{e}");
+        assert!(e.message.contains("not several"), "{e}");
     }
 
     #[test]
@@ -840,6 +927,76 @@ roles:
             e.message.contains("cannot read") && e.message.contains("appliance.yaml:15:"),
             "{e}"
         );
+    }
+
+    fn with_controller(controller: &str) -> String {
+        L2.split("    logical:").next().unwrap().to_owned() + controller
+    }
+
+    #[test]
+    fn an_l2_gateway_with_a_controller() {
+        let c = parse_str(&with_controller(
+            "    controller:\n      remotes: [\"unix:/run/vtep.sock\", \"tcp:127.0.0.1:6640\"]\n",
+        ))
+        .unwrap();
+        let l2 = c.l2_gateway.expect("configured");
+        let ctl = l2.controller.expect("controller");
+        assert_eq!(
+            ctl.remotes,
+            vec![
+                ovsdb::Remote::Unix("/run/vtep.sock".into()),
+                ovsdb::Remote::Tcp("127.0.0.1:6640".parse().unwrap()),
+            ]
+        );
+        assert_eq!(ctl.physical_switch, "gw1");
+        assert_eq!(l2.model, L2Model::default());
+        assert_eq!(l2.standalone, None);
+        let c = parse_str(&with_controller(
+            "    controller: {remotes: [\"ssl:192.0.2.9:6640\"], physical_switch: tor7}\n",
+        ))
+        .unwrap();
+        assert_eq!(
+            c.l2_gateway.unwrap().controller.unwrap().physical_switch,
+            "tor7"
+        );
+    }
+
+    #[test]
+    fn controller_errors_point_at_the_value() {
+        let e = error_of(&with_controller(
+            "    controller:\n      remotes: [\"unix:/ok.sock\", \"unix:relative.sock\"]\n",
+        ));
+        assert_eq!(e.position, Some((16, 34)), "{e}");
+        assert!(e.message.contains("not an OVSDB remote"), "{e}");
+        let e = error_of(&with_controller(
+            "    controller:\n      remotes: [tcp:localhost:6640]\n",
+        ));
+        assert_eq!(e.position, Some((16, 17)), "{e}");
+        assert!(e.message.contains("not an OVSDB remote"), "{e}");
+        let e = error_of(&with_controller("    controller: {remotes: []}\n"));
+        assert_eq!(e.position.map(|p| p.0), Some(15), "{e}");
+        assert!(e.message.contains("at least one remote"), "{e}");
+        let e = error_of(&with_controller(
+            "    controller: {remotes: [\"unix:/a\"], physical_switch: \"\"}\n",
+        ));
+        assert_eq!(e.position.map(|p| p.0), Some(15), "{e}");
+        assert!(e.message.contains("must not be empty"), "{e}");
+        let e = error_of(&with_controller(
+            "    controller: {remotes: [\"unix:/a\"], switch: gw1}\n",
+        ));
+        assert_eq!(e.position.map(|p| p.0), Some(15), "{e}");
+        assert!(e.message.contains("switch"), "{e}");
+        // Exactly one source.
+        let e = error_of(&format!("{L2}    controller: {{remotes: [\"unix:/a\"]}}\n"));
+        assert!(e.message.contains("not several"), "{e}");
+        assert_eq!(e.position.map(|p| p.0), Some(19), "{e}");
+        let e = error_of(&with_controller(
+            "    standalone: x.yaml\n    controller: {remotes: [\"unix:/a\"]}\n",
+        ));
+        assert!(e.message.contains("not several"), "{e}");
+        assert_eq!(e.position, Some((15, 17)), "{e}");
+        let e = error_of(L2.split("    logical:").next().unwrap());
+        assert!(e.message.contains("`controller:`"), "{e}");
     }
 
     #[test]

@@ -51,6 +51,14 @@ fn main() -> ExitCode {
         Command::CheckConfig { file } => match config::load(&file) {
             Ok(c) => {
                 let l2 = match &c.l2_gateway {
+                    Some(l2) if l2.controller.is_some() => {
+                        let ctl = l2.controller.as_ref().expect("checked");
+                        format!(
+                            ", l2_gateway: physical switch {} from {} remote(s)",
+                            ctl.physical_switch,
+                            ctl.remotes.len()
+                        )
+                    }
                     Some(l2) => format!(
                         ", l2_gateway: {} logical switches, {} bindings, {} remote MACs",
                         l2.model.switches.len(),

@@ -519,6 +519,89 @@ fn count_flush(counters: &LcoreCounters, r: FlushResult) {
     }
 }
 
+/// Starts the hardware_vtep agent for `controller` (inside a tokio runtime): its
+/// models replace the L2 plane's (the last one stays when the database goes away),
+/// and the plane's learned MACs go back to the agent (`Ucast_Macs_Local`).
+fn start_vtep_agent(
+    plane: Arc<Mutex<L2Plane>>,
+    config: &Config,
+    l2: &crate::config::L2GatewayConfig,
+    controller: &crate::config::ControllerConfig,
+) -> crate::vtep::VtepAgent {
+    use crate::vtep::{VtepAgent, VtepAgentConfig};
+    let ports = config
+        .ports
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != l2.underlay_port)
+        .map(|(_, p)| p.name.clone())
+        .collect();
+    let agent_config = VtepAgentConfig::new(
+        controller.remotes.clone(),
+        controller.physical_switch.clone(),
+        l2.tunnel_ip,
+        ports,
+    );
+    let (models_tx, mut models) = tokio::sync::watch::channel(Arc::new(l2.model.clone()));
+    let agent = VtepAgent::start_with(agent_config, models_tx);
+    info!(
+        physical_switch = %controller.physical_switch,
+        remotes = %controller
+            .remotes
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+        "hardware_vtep agent started"
+    );
+    let model_plane = plane.clone();
+    tokio::spawn(async move {
+        while models.changed().await.is_ok() {
+            let model = models.borrow_and_update().clone();
+            let (switches, bindings, remote_macs) = (
+                model.switches.len(),
+                model.bindings.len(),
+                model.remote_macs.len(),
+            );
+            let result = model_plane
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .set_model((*model).clone());
+            match result {
+                Ok(()) => info!(
+                    switches,
+                    bindings, remote_macs, "L2 gateway model from the controller applied"
+                ),
+                Err(e) => {
+                    warn!("L2 gateway: controller model rejected: {e}; keeping the previous tables")
+                }
+            }
+        }
+    });
+    let mut learned = plane
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .subscribe_learned();
+    let local = agent.local_macs_sender();
+    tokio::spawn(async move {
+        loop {
+            let macs = learned.borrow_and_update().clone();
+            local.send_if_modified(|cur| {
+                if *cur == macs {
+                    false
+                } else {
+                    *cur = macs;
+                    true
+                }
+            });
+            if learned.changed().await.is_err() {
+                break;
+            }
+        }
+    });
+    agent
+}
+
 /// Runs the daemon until SIGTERM or SIGINT.
 pub fn run(config: &Config) -> Result<(), RuntimeError> {
     let stop = Stop::on_signals().map_err(|source| RuntimeError::Io {
@@ -565,6 +648,17 @@ pub fn run(config: &Config) -> Result<(), RuntimeError> {
             Duration::from_millis(50),
         ));
     }
+    // Kept until shutdown: dropping the agent stops its task and OVSDB session.
+    let _vtep_agent = match (dataplane.l2(), config.l2_gateway.as_ref()) {
+        (Some(plane), Some(l2)) => match &l2.controller {
+            Some(controller) => {
+                let _guard = tokio.enter();
+                Some(start_vtep_agent(plane.clone(), config, l2, controller))
+            }
+            None => None,
+        },
+        _ => None,
+    };
     let registry = Arc::new(registry);
     tokio.spawn(async move {
         if let Err(e) = crate::metrics::serve(listener, registry).await {

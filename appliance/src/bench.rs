@@ -114,7 +114,10 @@ fn l2_config(phys: usize, underlay: usize) -> crate::config::L2GatewayConfig {
         mtu: 9000,
         vlan: None,
         next_hops,
+        // Every locator has a static next hop: nothing to ARP for.
+        next_hop: Default::default(),
         mac_ageing: Duration::from_secs(3600),
+        limits: Default::default(),
         model,
         standalone: None,
         controller: None,

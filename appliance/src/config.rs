@@ -188,6 +188,48 @@ pub struct L2GatewaySection {
     /// Seconds after which a learned local MAC is forgotten unless seen again.
     #[serde(default = "default_mac_ageing_s")]
     pub mac_ageing_s: u32,
+    /// Table sizes (default: the scale target).
+    #[serde(default)]
+    pub limits: LimitsSection,
+}
+
+/// `roles.l2_gateway.limits`: what the box holds; beyond it entries are refused and
+/// the hardware_vtep fault columns say so.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSection {
+    /// Learned local MACs (`mac_table_exhaustion` when full).
+    #[serde(default = "default_limit_local_macs")]
+    pub local_macs: usize,
+    /// Remote MACs used from the controller (`mac_table_exhaustion` beyond).
+    #[serde(default = "default_limit_remote_macs")]
+    pub remote_macs: usize,
+    /// Remote locators, one tunnel each (`tunnel_exhaustion` beyond).
+    #[serde(default = "default_limit_tunnels")]
+    pub tunnels: usize,
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        LimitsSection {
+            local_macs: default_limit_local_macs(),
+            remote_macs: default_limit_remote_macs(),
+            tunnels: default_limit_tunnels(),
+        }
+    }
+}
+
+fn default_limit_local_macs() -> usize {
+    crate::vtep::Limits::default().local_macs
+}
+fn default_limit_remote_macs() -> usize {
+    crate::vtep::Limits::default().remote_macs
+}
+fn default_limit_tunnels() -> usize {
+    crate::vtep::Limits::default().tunnels
+}
+fn default_stats_interval_s() -> u32 {
+    5
 }
 
 /// `roles.l2_gateway.controller`
@@ -200,6 +242,9 @@ pub struct ControllerSection {
     /// This box's `Physical_Switch` name (default `identity.name`).
     #[serde(default)]
     pub physical_switch: Option<Spanned<String>>,
+    /// Seconds between writes of `Logical_Binding_Stats` counters (at least 1).
+    #[serde(default = "default_stats_interval_s")]
+    pub stats_interval_s: u32,
 }
 
 /// `roles.l2_gateway.underlay`
@@ -208,8 +253,15 @@ pub struct ControllerSection {
 pub struct L2UnderlaySection {
     /// The port (from `ports:`) tunnels use.
     pub port: Spanned<String>,
-    /// Our tunnel endpoint address (IPv4).
+    /// Our tunnel endpoint address (IPv4), optionally with the underlay subnet's
+    /// prefix length (`192.0.2.1/24`); a plain address means /32 (no on-link peers).
     pub tunnel_ip: Spanned<String>,
+    /// Next hop for locators outside the underlay subnet.
+    #[serde(default)]
+    pub gateway: Option<Spanned<String>>,
+    /// Base reachable time of an ARP-resolved next hop, in seconds (default 30).
+    #[serde(default)]
+    pub arp_reachable_s: Option<Spanned<u32>>,
     /// Underlay IP MTU (default 1500): inner frames up to `mtu - 36` bytes are carried.
     #[serde(default = "default_underlay_mtu")]
     pub mtu: Spanned<u16>,
@@ -345,10 +397,14 @@ pub struct L2GatewayConfig {
     pub mtu: u16,
     /// Underlay VLAN, if tagged.
     pub vlan: Option<u16>,
-    /// Static next-hop MAC per locator.
+    /// Static next-hop MAC per locator (or per gateway); overrides ARP.
     pub next_hops: BTreeMap<Ipv4Addr, [u8; 6]>,
+    /// The underlay subnet and gateway, for ARP resolution of the other next hops.
+    pub next_hop: NextHopConfig,
     /// Idle time after which a learned local MAC is forgotten.
     pub mac_ageing: Duration,
+    /// Table sizes (learned MACs enforced by the L2 plane, the rest by the agent).
+    pub limits: crate::vtep::Limits,
     /// The logical configuration.
     pub model: L2Model,
     /// The standalone file it came from (None: inline or controller).
@@ -358,6 +414,52 @@ pub struct L2GatewayConfig {
     pub controller: Option<ControllerConfig>,
 }
 
+/// How locator next hops without a static entry are found: ARP on the underlay for
+/// locators on the subnet around the tunnel IP, the gateway's MAC for the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextHopConfig {
+    /// Prefix length of the underlay subnet around the tunnel IP (32: no on-link peers).
+    pub prefix_len: u8,
+    /// Next hop for locators outside the subnet (on-link even with /32).
+    pub gateway: Option<Ipv4Addr>,
+    /// Base reachable time: a resolved next hop is re-ARPed after 1x to 2x of it.
+    pub arp_reachable: Duration,
+}
+
+/// Default `arp_reachable_s`: Linux's `base_reachable_time` is 30 s too.
+const DEFAULT_ARP_REACHABLE_S: u32 = 30;
+
+impl Default for NextHopConfig {
+    fn default() -> Self {
+        NextHopConfig {
+            prefix_len: 32,
+            gateway: None,
+            arp_reachable: Duration::from_secs(u64::from(DEFAULT_ARP_REACHABLE_S)),
+        }
+    }
+}
+
+impl NextHopConfig {
+    /// The subnet mask as an integer.
+    fn mask(&self) -> u32 {
+        u32::MAX
+            .checked_shl(32 - u32::from(self.prefix_len))
+            .unwrap_or(0)
+    }
+
+    /// True when `ip` is on the underlay subnet around `tunnel_ip` (never for /32).
+    pub fn on_link(&self, tunnel_ip: Ipv4Addr, ip: Ipv4Addr) -> bool {
+        self.prefix_len < 32
+            && ip != tunnel_ip
+            && (u32::from(ip) ^ u32::from(tunnel_ip)) & self.mask() == 0
+    }
+
+    /// The network address of the subnet around `tunnel_ip`.
+    pub fn network(&self, tunnel_ip: Ipv4Addr) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(tunnel_ip) & self.mask())
+    }
+}
+
 /// A validated `roles.l2_gateway.controller`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ControllerConfig {
@@ -365,6 +467,8 @@ pub struct ControllerConfig {
     pub remotes: Vec<ovsdb::Remote>,
     /// This box's `Physical_Switch` name.
     pub physical_switch: String,
+    /// Shortest time between writes of binding counters.
+    pub stats_interval: Duration,
 }
 
 /// A validated port.
@@ -555,7 +659,7 @@ impl Bootstrap {
                         "the patch and l2_gateway roles cannot run on one box yet".into(),
                     ));
                 }
-                let tunnel_ip = parse_ipv4(path, &u.tunnel_ip, "tunnel_ip")?;
+                let (tunnel_ip, next_hop) = validate_underlay_subnet(u, &err)?;
                 if !(68..=9600).contains(&u.mtu.value) {
                     return Err(err(
                         &u.mtu.referenced,
@@ -638,6 +742,9 @@ impl Bootstrap {
                         Some(ControllerConfig {
                             remotes,
                             physical_switch,
+                            stats_interval: Duration::from_secs(u64::from(
+                                c.value.stats_interval_s.max(1),
+                            )),
                         })
                     }
                 };
@@ -689,7 +796,13 @@ impl Bootstrap {
                     mtu: u.mtu.value,
                     vlan,
                     next_hops,
+                    next_hop,
                     mac_ageing: Duration::from_secs(u64::from(l2.mac_ageing_s.max(1))),
+                    limits: crate::vtep::Limits {
+                        local_macs: l2.limits.local_macs,
+                        remote_macs: l2.limits.remote_macs,
+                        tunnels: l2.limits.tunnels,
+                    },
                     model,
                     standalone,
                     controller,
@@ -714,6 +827,100 @@ impl Bootstrap {
             log_level: self.log.level,
         })
     }
+}
+
+/// `tunnel_ip` (with its optional prefix length), `gateway` and `arp_reachable_s` of
+/// `roles.l2_gateway.underlay`, each error pointing at its value.
+fn validate_underlay_subnet(
+    u: &L2UnderlaySection,
+    err: &dyn Fn(&serde_saphyr::Location, String) -> ConfigError,
+) -> Result<(Ipv4Addr, NextHopConfig), ConfigError> {
+    let at = &u.tunnel_ip.referenced;
+    let text = u.tunnel_ip.value.trim();
+    let (addr, len) = match text.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (text, None),
+    };
+    let tunnel_ip: Ipv4Addr = addr.parse().map_err(|_| {
+        err(
+            at,
+            format!(
+                "`{}` is not an IPv4 address (tunnel_ip; optionally with a prefix length,                  e.g. 192.0.2.1/24)",
+                u.tunnel_ip.value
+            ),
+        )
+    })?;
+    let prefix_len = match len {
+        None => 32,
+        Some(l) => l
+            .parse::<u8>()
+            .ok()
+            .filter(|n| (1..=32).contains(n))
+            .ok_or_else(|| {
+                err(
+                    at,
+                    format!("tunnel_ip `{text}`: the prefix length must be 1..=32"),
+                )
+            })?,
+    };
+    let mut next_hop = NextHopConfig {
+        prefix_len,
+        ..NextHopConfig::default()
+    };
+    let network = next_hop.network(tunnel_ip);
+    let broadcast = Ipv4Addr::from(u32::from(network) | !next_hop.mask());
+    // /31 (RFC 3021) and /32 have no network or broadcast address.
+    if prefix_len <= 30 && (tunnel_ip == network || tunnel_ip == broadcast) {
+        return Err(err(
+            at,
+            format!("tunnel_ip `{text}` is the network or broadcast address of its subnet"),
+        ));
+    }
+    if let Some(g) = &u.gateway {
+        let gateway: Ipv4Addr = g.value.trim().parse().map_err(|_| {
+            err(
+                &g.referenced,
+                format!("`{}` is not an IPv4 address (gateway)", g.value),
+            )
+        })?;
+        if gateway.is_unspecified() || gateway.is_multicast() || gateway.is_broadcast() {
+            return Err(err(
+                &g.referenced,
+                format!("gateway {gateway} is not a unicast address"),
+            ));
+        }
+        if gateway == tunnel_ip {
+            return Err(err(
+                &g.referenced,
+                format!("gateway {gateway} is our own tunnel_ip"),
+            ));
+        }
+        // With a plain address (/32) the gateway is on-link by definition, as with
+        // Linux's `onlink` routes; with a subnet it must be on it.
+        if prefix_len < 32 && !next_hop.on_link(tunnel_ip, gateway) {
+            return Err(err(
+                &g.referenced,
+                format!("gateway {gateway} is not on the underlay subnet {network}/{prefix_len}"),
+            ));
+        }
+        if prefix_len <= 30 && (gateway == network || gateway == broadcast) {
+            return Err(err(
+                &g.referenced,
+                format!("gateway {gateway} is the network or broadcast address of its subnet"),
+            ));
+        }
+        next_hop.gateway = Some(gateway);
+    }
+    if let Some(r) = &u.arp_reachable_s {
+        if !(1..=3600).contains(&r.value) {
+            return Err(err(
+                &r.referenced,
+                format!("arp_reachable_s {} is outside 1..=3600", r.value),
+            ));
+        }
+        next_hop.arp_reachable = Duration::from_secs(u64::from(r.value));
+    }
+    Ok((tunnel_ip, next_hop))
 }
 
 /// Parses `aa:bb:cc:dd:ee:ff` (or with `-`).
@@ -901,6 +1108,101 @@ roles:
     }
 
     #[test]
+    fn the_underlay_subnet_gateway_and_arp_timer() {
+        let l2 = parse_str(L2).unwrap().l2_gateway.unwrap();
+        assert_eq!(l2.next_hop, NextHopConfig::default());
+        assert_eq!(l2.next_hop.prefix_len, 32, "a plain address is a /32");
+        assert!(
+            !l2.next_hop
+                .on_link(l2.tunnel_ip, Ipv4Addr::new(192, 0, 2, 2))
+        );
+        assert_eq!(l2.next_hop.arp_reachable, Duration::from_secs(30));
+
+        let text = L2.replace(
+            "tunnel_ip: 192.0.2.1\n",
+            "tunnel_ip: 192.0.2.1/24\n      gateway: 192.0.2.254\n      arp_reachable_s: 45\n",
+        );
+        let l2 = parse_str(&text).unwrap().l2_gateway.unwrap();
+        assert_eq!(l2.tunnel_ip, Ipv4Addr::new(192, 0, 2, 1));
+        let n = l2.next_hop;
+        assert_eq!(n.prefix_len, 24);
+        assert_eq!(n.gateway, Some(Ipv4Addr::new(192, 0, 2, 254)));
+        assert_eq!(n.arp_reachable, Duration::from_secs(45));
+        assert!(n.on_link(l2.tunnel_ip, Ipv4Addr::new(192, 0, 2, 2)));
+        assert!(!n.on_link(l2.tunnel_ip, Ipv4Addr::new(192, 0, 3, 2)));
+        assert!(
+            !n.on_link(l2.tunnel_ip, l2.tunnel_ip),
+            "not our own address"
+        );
+        assert_eq!(n.network(l2.tunnel_ip), Ipv4Addr::new(192, 0, 2, 0));
+        // Static next hops stay as they were.
+        assert_eq!(l2.next_hops.len(), 1);
+
+        // A plain address with a gateway: the gateway is on-link.
+        let text = L2.replace(
+            "tunnel_ip: 192.0.2.1\n",
+            "tunnel_ip: 192.0.2.1\n      gateway: 10.0.0.1\n",
+        );
+        let n = parse_str(&text).unwrap().l2_gateway.unwrap().next_hop;
+        assert_eq!(
+            (n.prefix_len, n.gateway),
+            (32, Some(Ipv4Addr::new(10, 0, 0, 1)))
+        );
+        // /31 (RFC 3021): both addresses are hosts.
+        let text = L2.replace("tunnel_ip: 192.0.2.1\n", "tunnel_ip: 192.0.2.0/31\n");
+        let l2 = parse_str(&text).unwrap().l2_gateway.unwrap();
+        assert!(
+            l2.next_hop
+                .on_link(l2.tunnel_ip, Ipv4Addr::new(192, 0, 2, 1))
+        );
+    }
+
+    #[test]
+    fn underlay_subnet_errors_point_at_the_value() {
+        let with = |tunnel: &str, extra: &str| {
+            error_of(&L2.replace(
+                "tunnel_ip: 192.0.2.1\n",
+                &format!("tunnel_ip: {tunnel}\n{extra}"),
+            ))
+        };
+        for bad in ["192.0.2.1/33", "192.0.2.1/0", "192.0.2.1/", "192.0.2.1/x"] {
+            let e = with(bad, "");
+            assert_eq!(e.position, Some((10, 18)), "{bad}: {e}");
+            assert!(e.message.contains("prefix length must be 1..=32"), "{e}");
+        }
+        let e = with("192.0.2.300/24", "");
+        assert_eq!(e.position, Some((10, 18)), "{e}");
+        assert!(e.message.contains("not an IPv4 address"), "{e}");
+        for bad in ["192.0.2.0/24", "192.0.2.255/24"] {
+            let e = with(bad, "");
+            assert!(e.message.contains("network or broadcast"), "{bad}: {e}");
+        }
+        let e = with("192.0.2.1/24", "      gateway: 192.0.3.1\n");
+        assert_eq!(e.position, Some((11, 16)), "{e}");
+        assert!(
+            e.message
+                .contains("not on the underlay subnet 192.0.2.0/24"),
+            "{e}"
+        );
+        let e = with("192.0.2.1/24", "      gateway: 192.0.2.1\n");
+        assert_eq!(e.position, Some((11, 16)), "{e}");
+        assert!(e.message.contains("our own tunnel_ip"), "{e}");
+        let e = with("192.0.2.1/24", "      gateway: 192.0.2.255\n");
+        assert!(e.message.contains("network or broadcast"), "{e}");
+        let e = with("192.0.2.1/24", "      gateway: 224.0.0.1\n");
+        assert!(e.message.contains("not a unicast address"), "{e}");
+        let e = with("192.0.2.1/24", "      gateway: router\n");
+        assert_eq!(e.position, Some((11, 16)), "{e}");
+        assert!(e.message.contains("not an IPv4 address (gateway)"), "{e}");
+        let e = with("192.0.2.1/24", "      arp_reachable_s: 0\n");
+        assert_eq!(e.position, Some((11, 24)), "{e}");
+        assert!(e.message.contains("outside 1..=3600"), "{e}");
+        let e = with("192.0.2.1/24", "      arp_reachable_s: soon\n");
+        assert_eq!(e.position.map(|p| p.0), Some(11), "{e}");
+        assert!(e.to_string().starts_with("appliance.yaml:11:"), "{e}");
+    }
+
+    #[test]
     fn a_standalone_file_is_read_relative_to_the_bootstrap_file() {
         let dir = tempfile::tempdir().unwrap();
         let logical = "switches:\n  - {name: web, vni: 5000}\nbindings:\n  - {port: phys, vlan: 7, switch: nope}\n";
@@ -959,6 +1261,44 @@ roles:
             c.l2_gateway.unwrap().controller.unwrap().physical_switch,
             "tor7"
         );
+    }
+
+    #[test]
+    fn l2_limits_and_stats_interval_default_to_the_scale_target() {
+        let c = parse_str(&with_controller(
+            "    controller: {remotes: [\"unix:/a\"]}\n",
+        ))
+        .unwrap();
+        let l2 = c.l2_gateway.unwrap();
+        assert_eq!(l2.limits, crate::vtep::Limits::default());
+        assert_eq!(l2.limits.local_macs, 100_000);
+        assert_eq!(l2.limits.remote_macs, 1_000_000);
+        assert_eq!(
+            l2.controller.unwrap().stats_interval,
+            Duration::from_secs(5)
+        );
+        let c = parse_str(&with_controller(
+            "    limits: {local_macs: 10, tunnels: 3}\n    controller: {remotes: [\"unix:/a\"], \
+             stats_interval_s: 30}\n",
+        ))
+        .unwrap();
+        let l2 = c.l2_gateway.unwrap();
+        assert_eq!(
+            l2.limits,
+            crate::vtep::Limits {
+                local_macs: 10,
+                remote_macs: 1_000_000,
+                tunnels: 3
+            }
+        );
+        assert_eq!(
+            l2.controller.unwrap().stats_interval,
+            Duration::from_secs(30)
+        );
+        let e = error_of(&with_controller(
+            "    limits: {macs: 10}\n    controller: {remotes: [\"unix:/a\"]}\n",
+        ));
+        assert!(e.message.contains("macs"), "{e}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod config;
 pub mod l2model;
 pub mod metrics;
+pub mod neighbor;
 pub mod roles;
 pub mod runtime;
 pub mod standalone;

@@ -394,6 +394,63 @@ impl Collector for L2Telemetry {
             ConstCounter::new(value).encode(family)?;
         }
 
+        // ARP resolution of locator next hops (crate::neighbor).
+        let arp = &o.arp.stats;
+        let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+        for (name, help, value) in [
+            (
+                "causeway_l2_arp_requests_sent",
+                "ARP requests for underlay next hops sent out of the underlay port.",
+                load(&arp.requests_sent),
+            ),
+            (
+                "causeway_l2_arp_requests_no_mbuf",
+                "ARP requests not sent for want of a packet buffer (asked again later).",
+                load(&arp.requests_no_mbuf),
+            ),
+            (
+                "causeway_l2_arp_replies_received",
+                "ARP replies to our tunnel IP received on the underlay port.",
+                load(&arp.replies_received),
+            ),
+            (
+                "causeway_l2_neighbor_mac_changes",
+                "Times a resolved underlay next hop answered from a new MAC.",
+                load(&arp.mac_changes),
+            ),
+            (
+                "causeway_l2_arp_ring_drops",
+                "ARP reports or requests lost to a full ring (recovered by the next retry).",
+                o.arp.ring_drops(),
+            ),
+        ] {
+            let family = encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                ConstCounter::new(0u64).metric_type(),
+            )?;
+            ConstCounter::new(value).encode(family)?;
+        }
+        {
+            let mut family = encoder.encode_descriptor(
+                "causeway_l2_neighbor_entries",
+                "Underlay next hops by state: incomplete (unresolved, frames to its \
+                 locators dropped), reachable, probing (being refreshed, still in use), \
+                 static (next_hops).",
+                None,
+                ConstGauge::new(0i64).metric_type(),
+            )?;
+            let states = crate::neighbor::State::ALL
+                .iter()
+                .zip(&arp.entries)
+                .map(|(s, g)| (s.name(), load(g)))
+                .chain([("static", load(&arp.statics))]);
+            for (state, n) in states {
+                ConstGauge::new(n as i64).encode(family.encode_family(&[("state", state)])?)?;
+            }
+        }
+
         let learned = o.learned.borrow().clone();
         {
             let family = encoder.encode_descriptor(

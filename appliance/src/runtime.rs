@@ -384,6 +384,18 @@ impl Worker {
             // New tables are adopted here, between bursts: one atomic load per round.
             if let Role::L2(w) = &mut self.role {
                 w.adopt();
+                // ARP requests the control plane queued (worker 0 only; a few per
+                // second): one mbuf each, out of the underlay port.
+                let mut frame = [0u8; dataplane::responder::ARP_REQUEST_LEN];
+                while let Some(len) = w.arp.next_request(&mut frame) {
+                    match Mbuf::from_slice(&self.pool, &frame[..len]) {
+                        Some(m) => {
+                            w.arp.sent();
+                            transmit(&mut self.tx, &self.counters, m, w.underlay_port);
+                        }
+                        None => w.arp.no_mbuf(),
+                    }
+                }
             }
             let mut received = 0;
             for q in 0..self.rx.len() {
@@ -422,12 +434,17 @@ impl Worker {
             (Verdict::Drop(reason), _) => reason,
             (Verdict::Replicate { set }, Role::L2(_)) => return self.replicate(mbuf, set),
             // Punts are ARP and ICMP for the tunnel IP: answered in place, sent back.
+            // ARP senders are reported to the control plane first (next-hop
+            // resolution), before a request for us is rewritten into our reply.
             (Verdict::Punt, Role::L2(w)) => {
+                let reported = w.arp.observe(mbuf.data());
                 match dataplane::responder::respond(&mut mbuf, w.mac, w.tunnel_ip) {
                     Ok(_) => {
                         let port = mbuf.input_port();
                         return self.transmit(mbuf, port);
                     }
+                    // An ARP reply or announcement: consumed by the report, not lost.
+                    Err(_) if reported => return drop(mbuf),
                     Err(reason) => reason,
                 }
             }
@@ -536,12 +553,14 @@ fn start_vtep_agent(
         .filter(|&(i, _)| i != l2.underlay_port)
         .map(|(_, p)| p.name.clone())
         .collect();
-    let agent_config = VtepAgentConfig::new(
+    let mut agent_config = VtepAgentConfig::new(
         controller.remotes.clone(),
         controller.physical_switch.clone(),
         l2.tunnel_ip,
         ports,
     );
+    agent_config.limits = l2.limits;
+    agent_config.stats_interval = controller.stats_interval;
     let (models_tx, mut models) = tokio::sync::watch::channel(Arc::new(l2.model.clone()));
     let agent = VtepAgent::start_with(agent_config, models_tx);
     info!(
@@ -595,6 +614,30 @@ fn start_vtep_agent(
                 }
             });
             if learned.changed().await.is_err() {
+                break;
+            }
+        }
+    });
+    // Binding counters for Logical_Binding_Stats: summed over the workers at the
+    // agent's own rate (it writes no more often than that anyway).
+    let observer = plane.lock().unwrap_or_else(|e| e.into_inner()).observer();
+    let counts = agent.binding_stats_sender();
+    let period = controller.stats_interval;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let now = Arc::new(observer.binding_counts());
+            counts.send_if_modified(|cur| {
+                if **cur == *now {
+                    false
+                } else {
+                    *cur = now;
+                    true
+                }
+            });
+            if counts.is_closed() {
                 break;
             }
         }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use appliance::l2model::{L2Model, LocalMac, LogicalSwitch, Mac, Replication};
-use appliance::vtep::{VtepAgent, VtepAgentConfig};
+use appliance::vtep::{BindingCounts, BindingCountsMap, Limits, VtepAgent, VtepAgentConfig};
 use ovsdb::Remote;
 use tests::ovn::{ControllerVtep, Hypervisor, OvnCentral, Underlay, VtepDb};
 use tests::{Daemon, TempDir, wait_for};
@@ -141,6 +141,7 @@ fn agent_config(remote: &str, ports: &[&str]) -> VtepAgentConfig {
     cfg.client.backoff_min = Duration::from_millis(50);
     cfg.client.backoff_max = Duration::from_millis(500);
     cfg.retry = Duration::from_millis(200);
+    cfg.tunnel_hold = Duration::from_secs(2);
     cfg
 }
 
@@ -333,6 +334,293 @@ fn vtep_agent_with_stock_ovsdb_server() {
     srv.kill();
 }
 
+/// `vtep-ctl --bare --columns=COLUMN list TABLE RECORD`, trimmed: sets as
+/// space-separated members, maps as `k=v` pairs.
+fn bare(srv: &VtepServer, table: &str, record: &str, column: &str) -> String {
+    srv.vtepctl(&[
+        "--bare",
+        &format!("--columns={column}"),
+        "list",
+        table,
+        record,
+    ])
+    .trim()
+    .to_owned()
+}
+
+/// Tunnel rows of gw1 as (local IP, remote IP) -> (bfd_config_local,
+/// bfd_status), every one referenced from `Physical_Switch.tunnels`.
+fn tunnels(srv: &VtepServer) -> BTreeMap<(String, String), (String, String)> {
+    let referenced: BTreeSet<String> = bare(srv, "Physical_Switch", "gw1", "tunnels")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let all: BTreeSet<String> = srv
+        .vtepctl(&["--bare", "--columns=_uuid", "list", "Tunnel"])
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(all, referenced, "every Tunnel row is gw1's");
+    let loc = |t: &str, end: &str| {
+        bare(
+            srv,
+            "Physical_Locator",
+            &bare(srv, "Tunnel", t, end),
+            "dst_ip",
+        )
+    };
+    all.iter()
+        .map(|t| {
+            (
+                (loc(t, "local"), loc(t, "remote")),
+                (
+                    bare(srv, "Tunnel", t, "bfd_config_local"),
+                    bare(srv, "Tunnel", t, "bfd_status"),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// The `Logical_Binding_Stats` row of PORT's VLAN as
+/// [packets_from_local, bytes_from_local, packets_to_local, bytes_to_local], if any.
+fn binding_stats(srv: &VtepServer, port: &str, vlan: u16) -> Option<[u64; 4]> {
+    let map = bare(srv, "Physical_Port", port, "vlan_stats");
+    let row = map
+        .split_whitespace()
+        .find_map(|kv| kv.strip_prefix(&format!("{vlan}=")))?
+        .to_owned();
+    let col = |c: &str| bare(srv, "Logical_Binding_Stats", &row, c).parse().unwrap();
+    Some([
+        col("packets_from_local"),
+        col("bytes_from_local"),
+        col("packets_to_local"),
+        col("bytes_to_local"),
+    ])
+}
+
+fn counts(n: u64) -> BindingCounts {
+    BindingCounts {
+        packets_from_local: n,
+        bytes_from_local: n * 100,
+        packets_to_local: n + 1,
+        bytes_to_local: (n + 1) * 100,
+    }
+}
+
+fn wait_eq<T: PartialEq + std::fmt::Debug>(
+    what: &str,
+    agent: &VtepAgent,
+    want: T,
+    f: impl Fn() -> T,
+) {
+    let mut last = None;
+    if let Err(e) = wait_for(what, T, || {
+        let v = f();
+        let ok = v == want;
+        last = Some(v);
+        ok
+    }) {
+        panic!(
+            "{e}\nwant {want:#?}\nhave {last:#?}\nfaults {:?}\nstats {:?}",
+            agent.faults(),
+            agent.stats()
+        );
+    }
+}
+
+#[test]
+fn vtep_agent_writes_tunnels_stats_and_faults() {
+    need_root!();
+    let dir = TempDir::new("vtepagentrows").unwrap();
+    let srv = VtepServer::create(dir.path());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _guard = rt.enter();
+    let mut cfg = agent_config(&srv.remote(), &["p0", "p1"]);
+    cfg.limits = Limits {
+        local_macs: 2,
+        remote_macs: 100,
+        tunnels: 2,
+    };
+    cfg.stats_interval = Duration::from_secs(3);
+    let agent = VtepAgent::start(cfg);
+    wait_for("gw1", T, || {
+        Command::new("vtep-ctl")
+            .args([&format!("--db={}", srv.remote()), "list-ports", "gw1"])
+            .output()
+            .is_ok_and(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .split_whitespace()
+                    .eq(["p0", "p1"])
+            })
+    })
+    .unwrap();
+    srv.vtepctl(&["add-ls", "ls0"]);
+    srv.vtepctl(&["set", "Logical_Switch", "ls0", "tunnel_key=5000"]);
+    srv.vtepctl(&["bind-ls", "gw1", "p0", "100", "ls0"]);
+    srv.vtepctl(&["bind-ls", "gw1", "p1", "0", "ls0"]);
+    srv.vtepctl(&["add-ucast-remote", "ls0", VM1_MAC, HV1_TUN]);
+    srv.vtepctl(&["add-mcast-remote", "ls0", "unknown-dst", HV1_TUN]);
+    srv.vtepctl(&["add-mcast-remote", "ls0", "unknown-dst", "192.0.2.12"]);
+
+    // 1. A Tunnel per remote locator, from our own, with the BFD columns as ovs-vtep
+    //    writes them when BFD is not running.
+    let bfd = |ip: &str| {
+        (
+            (GW_TUN.to_owned(), ip.to_owned()),
+            (
+                "bfd_dst_ip=169.254.1.0 bfd_dst_mac=00:23:20:00:00:01".to_owned(),
+                "enabled=false".to_owned(),
+            ),
+        )
+    };
+    wait_eq(
+        "a tunnel to each locator",
+        &agent,
+        BTreeMap::from([bfd(HV1_TUN), bfd("192.0.2.12")]),
+        || tunnels(&srv),
+    );
+    // The remote locator rows are the controller's, not copies.
+    let locs = srv.vtepctl(&[
+        "--bare",
+        "--columns=_uuid",
+        "find",
+        "Physical_Locator",
+        "dst_ip=192.0.2.12",
+    ]);
+    assert_eq!(locs.split_whitespace().count(), 1, "{locs}");
+    // A locator no longer used loses its tunnel, after the hold-down (2 s here) that
+    // keeps the controller's locator row alive meanwhile.
+    srv.vtepctl(&["del-mcast-remote", "ls0", "unknown-dst", "192.0.2.12"]);
+    wait_model(
+        &agent,
+        ".12 out of the model",
+        Duration::from_secs(10),
+        |m| {
+            m.unknown_dst
+                .get("ls0")
+                .is_some_and(|s| !s.contains(&ip("192.0.2.12")))
+        },
+    );
+    let released = std::time::Instant::now();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(tunnels(&srv).len(), 2, "held for now");
+    let locs = srv.vtepctl(&[
+        "--bare",
+        "--columns=_uuid",
+        "find",
+        "Physical_Locator",
+        "dst_ip=192.0.2.12",
+    ]);
+    assert_eq!(
+        locs.split_whitespace().count(),
+        1,
+        "the locator lives on: {locs}"
+    );
+    wait_eq(
+        "the tunnel to .12 gone",
+        &agent,
+        BTreeMap::from([bfd(HV1_TUN)]),
+        || tunnels(&srv),
+    );
+    assert!(
+        released.elapsed() >= Duration::from_millis(1500),
+        "not before the hold"
+    );
+
+    // 2. Binding counters: a row per binding (untagged too), referenced from
+    //    vlan_stats, with the counts fed.
+    agent.set_binding_stats(Arc::new(BindingCountsMap::from([
+        (("p0".to_string(), 100), counts(10)),
+        (("p1".to_string(), 0), counts(20)),
+    ])));
+    let c = |n: u64| {
+        let c = counts(n);
+        Some([
+            c.packets_from_local,
+            c.bytes_from_local,
+            c.packets_to_local,
+            c.bytes_to_local,
+        ])
+    };
+    wait_eq("p0/100 stats", &agent, c(10), || {
+        binding_stats(&srv, "p0", 100)
+    });
+    wait_eq("p1/0 stats", &agent, c(20), || binding_stats(&srv, "p1", 0));
+    // New counts: written, but not sooner than stats_interval (3 s) after the last
+    // write.
+    agent.set_binding_stats(Arc::new(BindingCountsMap::from([
+        (("p0".to_string(), 100), counts(11)),
+        (("p1".to_string(), 0), counts(20)),
+    ])));
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(binding_stats(&srv, "p0", 100), c(10), "rate-bounded");
+    wait_eq("p0/100 updated", &agent, c(11), || {
+        binding_stats(&srv, "p0", 100)
+    });
+    // Unbinding drops the binding's stats row.
+    srv.vtepctl(&["unbind-ls", "gw1", "p1", "0"]);
+    wait_eq("p1/0 stats gone", &agent, None, || {
+        binding_stats(&srv, "p1", 0)
+    });
+    assert_eq!(
+        srv.vtepctl(&["--bare", "--columns=_uuid", "list", "Logical_Binding_Stats"])
+            .split_whitespace()
+            .count(),
+        1
+    );
+
+    // 3. Faults, set and cleared.
+    let switch_faults = || bare(&srv, "Physical_Switch", "gw1", "switch_fault_status");
+    assert_eq!(switch_faults(), "");
+    // More locators than 2 tunnels.
+    srv.vtepctl(&["add-ucast-remote", "ls0", "f0:00:00:00:00:02", "192.0.2.13"]);
+    srv.vtepctl(&["add-ucast-remote", "ls0", "f0:00:00:00:00:03", "192.0.2.14"]);
+    wait_eq(
+        "tunnel_exhaustion",
+        &agent,
+        "tunnel_exhaustion".to_owned(),
+        switch_faults,
+    );
+    assert_eq!(tunnels(&srv).len(), 2, "no more tunnels than the limit");
+    // The learned table full too.
+    agent.set_local_macs(BTreeSet::from([
+        learned("ls0", "02:00:00:00:00:01", "p0", 100),
+        learned("ls0", "02:00:00:00:00:02", "p0", 100),
+    ]));
+    wait_eq(
+        "both faults",
+        &agent,
+        "mac_table_exhaustion tunnel_exhaustion".to_owned(),
+        switch_faults,
+    );
+    srv.vtepctl(&["del-ucast-remote", "ls0", "f0:00:00:00:00:03"]);
+    agent.set_local_macs(BTreeSet::from([learned(
+        "ls0",
+        "02:00:00:00:00:01",
+        "p0",
+        100,
+    )]));
+    wait_eq("faults cleared", &agent, String::new(), switch_faults);
+    assert_eq!(tunnels(&srv).len(), 2);
+    // A binding on a port this box does not have: invalid_vlan_map on that port,
+    // cleared when the binding goes.
+    srv.vtepctl(&["add-port", "gw1", "p7"]);
+    srv.vtepctl(&["bind-ls", "gw1", "p7", "200", "ls0"]);
+    let port_faults = |p: &str| bare(&srv, "Physical_Port", p, "port_fault_status");
+    wait_eq(
+        "invalid_vlan_map on p7",
+        &agent,
+        "invalid_vlan_map".to_owned(),
+        || port_faults("p7"),
+    );
+    assert_eq!(port_faults("p0"), "");
+    assert_eq!(binding_stats(&srv, "p7", 200), None, "no counters for it");
+    srv.vtepctl(&["unbind-ls", "gw1", "p7", "200"]);
+    wait_eq("p7 cleared", &agent, String::new(), || port_faults("p7"));
+    assert_eq!(agent.stats().transaction_errors, 0, "{:?}", agent.stats());
+}
+
 #[test]
 fn vtep_agent_with_ovn_controller_vtep() {
     need_root!();
@@ -432,6 +720,18 @@ fn vtep_agent_with_ovn_controller_vtep() {
             && out.contains(&format!("unknown-dst -> vxlan_over_ipv4/{GW_TUN}"))
     })
     .unwrap();
+    // ... and a Tunnel to the hypervisor (from its unknown-dst membership) with BFD
+    // reported disabled, and the binding's stats row.
+    wait_for("a tunnel to hv1 and binding stats", T, || {
+        let tunnels = vtep
+            .vtepctl(&["--bare", "--columns=bfd_status", "list", "Tunnel"])
+            .unwrap_or_default();
+        let stats = vtep
+            .get("Physical_Port", "p0", "vlan_stats")
+            .unwrap_or_default();
+        tunnels.split_whitespace().eq(["enabled=false"]) && stats.starts_with("{100=")
+    })
+    .unwrap();
 
     // The vtep port deleted: tunnel_key 0, the switch stays but does not forward.
     central.nbctl(&["lsp-del", "gw1-ls0"]).unwrap();
@@ -447,5 +747,21 @@ fn vtep_agent_with_ovn_controller_vtep() {
         panic!("{e}\nmodel: {:#?}", agent.model());
     }
     assert_eq!(agent.model().bindings.len(), 1);
-    assert_eq!(agent.stats().transaction_errors, 0, "{:?}", agent.stats());
+    // Two writers share the database: ovn-controller-vtep may drop the last reference
+    // to a locator (garbage-collecting it) between our read and our commit, and then
+    // our transaction fails on referential integrity. That is the only failure
+    // allowed, and the agent must recover from it by itself: in sync again.
+    let stats = agent.stats();
+    assert!(
+        stats.transaction_errors == 0
+            || stats
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("referential integrity")),
+        "{stats:?}"
+    );
+    wait_for("the agent in sync", T, || {
+        agent.stats().in_sync_generation.is_some()
+    })
+    .unwrap();
 }

@@ -8,6 +8,10 @@
 //! handed here is refused with [`DropReason::PuntNotAnswered`], so the caller can count
 //! it. No allocation; the ICMP checksum is recomputed over the message (punted traffic
 //! is rare, and the sum is one pass over a few dozen bytes).
+//!
+//! It also owns the two other ARP frame shapes a tunnel endpoint needs for its own next
+//! hops: [`arp_sender`] reads who an ARP packet came from (the gateway resolves locator
+//! next hops with it) and [`arp_request`] writes the request the gateway sends.
 
 use crate::Packet;
 use crate::drop::DropReason;
@@ -92,10 +96,141 @@ pub fn respond<P: Packet>(pkt: &mut P, mac: [u8; 6], ip: Ipv4Addr) -> Result<Ans
     }
 }
 
+/// What an Ethernet/IPv4 ARP packet says about its sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArpSender {
+    /// Sender protocol address.
+    pub ip: Ipv4Addr,
+    /// Sender hardware address.
+    pub mac: [u8; 6],
+    /// Target protocol address.
+    pub target_ip: Ipv4Addr,
+    /// True for a reply, false for a request (gratuitous ARP included).
+    pub reply: bool,
+}
+
+/// The sender of an Ethernet/IPv4 ARP request or reply in `frame`, if it names one:
+/// probes (sender address 0.0.0.0, RFC 5227) and group or zero sender MACs reveal no
+/// neighbour and give None. Read-only.
+pub fn arp_sender(frame: &[u8]) -> Option<ArpSender> {
+    let c = classify(frame).ok()?;
+    if c.l3 != L3::Arp {
+        return None;
+    }
+    let a = frame.get(usize::from(c.l3_offset)..)?.get(..28)?;
+    let oper = u16::from_be_bytes([a[6], a[7]]);
+    if a[0..6] != [0, 1, 8, 0, 6, 4] || !(oper == ARP_REQUEST || oper == ARP_REPLY) {
+        return None;
+    }
+    let mut mac = [0u8; 6];
+    mac.copy_from_slice(&a[8..14]);
+    let ip = Ipv4Addr::new(a[14], a[15], a[16], a[17]);
+    if mac[0] & 1 != 0 || mac == [0; 6] || ip.is_unspecified() {
+        return None;
+    }
+    Some(ArpSender {
+        ip,
+        mac,
+        target_ip: Ipv4Addr::new(a[24], a[25], a[26], a[27]),
+        reply: oper == ARP_REPLY,
+    })
+}
+
+/// Length of the frames [`arp_request`] writes: the Ethernet minimum without FCS.
+pub const ARP_REQUEST_LEN: usize = 60;
+
+/// Writes an ARP request "who has `target`? tell `ip`" from `mac` into `buf` (802.1Q
+/// tagged with `vlan` when given), to `dst` (broadcast for a fresh resolution, the
+/// cached MAC for a unicast refresh as RFC 1122 2.3.2.1 suggests), zero-padded to
+/// [`ARP_REQUEST_LEN`] bytes, which it returns.
+pub fn arp_request(
+    buf: &mut [u8; ARP_REQUEST_LEN],
+    mac: [u8; 6],
+    ip: Ipv4Addr,
+    vlan: Option<u16>,
+    dst: [u8; 6],
+    target: Ipv4Addr,
+) -> usize {
+    buf.fill(0);
+    buf[0..6].copy_from_slice(&dst);
+    buf[6..12].copy_from_slice(&mac);
+    let mut at = 12;
+    if let Some(vid) = vlan {
+        buf[12..14].copy_from_slice(&[0x81, 0x00]);
+        buf[14..16].copy_from_slice(&(vid & 0x0fff).to_be_bytes());
+        at = 16;
+    }
+    buf[at..at + 2].copy_from_slice(&[0x08, 0x06]);
+    let a = &mut buf[at + 2..at + 30];
+    a[0..6].copy_from_slice(&[0, 1, 8, 0, 6, 4]);
+    a[6..8].copy_from_slice(&ARP_REQUEST.to_be_bytes());
+    a[8..14].copy_from_slice(&mac);
+    a[14..18].copy_from_slice(&ip.octets());
+    // Target hardware address stays zero: unknown, as in any request.
+    a[24..28].copy_from_slice(&target.octets());
+    ARP_REQUEST_LEN
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::HeapPacket;
+
+    // `arp_request` below is the test helper; the writer is `super::arp_request`.
+    #[test]
+    fn arp_requests_are_written_tagged_or_not_and_read_back() {
+        let mut buf = [0xaa; ARP_REQUEST_LEN];
+        let target = Ipv4Addr::new(192, 0, 2, 2);
+        assert_eq!(
+            super::arp_request(&mut buf, OUR_MAC, OUR_IP, None, [0xff; 6], target),
+            60
+        );
+        let mut want = vec![0xff; 6];
+        want.extend(OUR_MAC);
+        want.extend([0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1]);
+        want.extend(OUR_MAC);
+        want.extend([192, 0, 2, 1]);
+        want.extend([0; 6]);
+        want.extend([192, 0, 2, 2]);
+        want.resize(60, 0);
+        assert_eq!(&buf[..], &want[..]);
+        let s = arp_sender(&buf).expect("a request names its sender");
+        assert_eq!(
+            (s.ip, s.mac, s.target_ip, s.reply),
+            (OUR_IP, OUR_MAC, target, false)
+        );
+
+        super::arp_request(&mut buf, OUR_MAC, OUR_IP, Some(20), HV_MAC, target);
+        assert_eq!(&buf[0..6], &HV_MAC);
+        assert_eq!(&buf[12..18], &[0x81, 0x00, 0x00, 20, 0x08, 0x06]);
+        assert_eq!(&buf[18..46], &want[14..42]);
+        assert!(buf[46..].iter().all(|&b| b == 0));
+        assert_eq!(arp_sender(&buf).map(|s| s.target_ip), Some(target));
+    }
+
+    #[test]
+    fn replies_and_announcements_name_their_sender_probes_do_not() {
+        let mut reply = arp_request([192, 0, 2, 1]);
+        reply[21] = 2;
+        assert_eq!(
+            arp_sender(&reply),
+            Some(ArpSender {
+                ip: Ipv4Addr::new(192, 0, 2, 2),
+                mac: HV_MAC,
+                target_ip: OUR_IP,
+                reply: true
+            })
+        );
+        // RFC 5227 probe: sender address 0.0.0.0.
+        let mut probe = arp_request([192, 0, 2, 2]);
+        probe[28..32].fill(0);
+        assert_eq!(arp_sender(&probe), None);
+        let mut group = arp_request([192, 0, 2, 1]);
+        group[22] |= 1;
+        assert_eq!(arp_sender(&group), None);
+        assert_eq!(arp_sender(&echo_request(false)), None);
+        assert_eq!(arp_sender(&[0u8; 10]), None);
+    }
 
     const OUR_MAC: [u8; 6] = [0x02, 0xca, 0xfe, 0, 0, 1];
     const OUR_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);

@@ -144,6 +144,24 @@ impl L2Counters {
         }
     }
 
+    /// Starts loading the counters a frame from binding (port, VLAN) into switch
+    /// `slot` updates.
+    #[inline(always)]
+    pub fn prefetch(&self, port: u16, vlan: u16, slot: u16) {
+        if let Some(c) = self.binding_cell(port, vlan) {
+            dataplane::prefetch(c);
+        }
+        self.prefetch_switch(slot);
+    }
+
+    /// Starts loading switch `slot`'s counters.
+    #[inline(always)]
+    pub fn prefetch_switch(&self, slot: u16) {
+        if let Some(s) = self.switches.get(usize::from(slot)) {
+            dataplane::prefetch(s);
+        }
+    }
+
     /// Counts a frame sent out of binding (port, VLAN).
     #[inline]
     pub fn to_local(&self, port: u16, vlan: u16, bytes: usize) {

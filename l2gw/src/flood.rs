@@ -32,9 +32,8 @@ pub fn replicate<S: Packet, D: Packet>(
     dst: &mut D,
 ) -> Result<(FloodMember, Verdict), Drop> {
     let flood = tables.flood_set(set).ok_or(L2Drop::StaleFloodSet)?;
-    let m = flood
-        .member(member, packet_hash(src))
-        .ok_or(L2Drop::StaleFloodSet)?;
+    let hash = packet_hash(src);
+    let m = flood.member(member, hash).ok_or(L2Drop::StaleFloodSet)?;
     let frame = src.data();
     dst.trim(dst.len()).map_err(|_| L2Drop::NoRoomForReplica)?;
     dst.append(frame.len())
@@ -48,7 +47,7 @@ pub fn replicate<S: Packet, D: Packet>(
             Verdict::Tx { port }
         }
         FloodMember::Remote { index, .. } => {
-            tables.encap(index, flood.vni(), dst)?;
+            tables.encap(index, flood.vni(), dst, hash)?;
             Verdict::Tx {
                 port: tables.underlay().port,
             }

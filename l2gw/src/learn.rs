@@ -15,7 +15,7 @@
 
 use crate::mac::Mac;
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 /// A MAC the control plane should know about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,9 +41,22 @@ pub enum LearnEvent {
         /// The outer source address.
         locator: Ipv4Addr,
     },
+    /// An ARP packet on the underlay revealed (or asks for) a neighbour's MAC; the
+    /// control plane resolves locator next hops with it. The same shape also carries
+    /// the control plane's ARP requests to a worker (see `appliance::neighbor`).
+    Neighbor {
+        /// The neighbour's (ARP sender's, or the request target's) IPv4 address.
+        ip: Ipv4Addr,
+        /// Its MAC (for a request to send: the Ethernet destination).
+        mac: Mac,
+        /// True for an ARP reply, false for a request or announcement.
+        reply: bool,
+    },
 }
 
 const REMOTE_BIT: u64 = 1 << 63;
+const NEIGHBOR_BIT: u64 = 1 << 62;
+const REPLY_BIT: u64 = 1 << 61;
 const MAC_MASK: u64 = 0xffff_ffff_ffff;
 
 impl LearnEvent {
@@ -63,6 +76,10 @@ impl LearnEvent {
                 REMOTE_BIT | (mac.0 & MAC_MASK),
                 (u64::from(vni) << 32) | u64::from(u32::from(locator)),
             ),
+            LearnEvent::Neighbor { ip, mac, reply } => (
+                NEIGHBOR_BIT | if reply { REPLY_BIT } else { 0 } | (mac.0 & MAC_MASK),
+                u64::from(u32::from(ip)),
+            ),
         }
     }
 
@@ -70,7 +87,13 @@ impl LearnEvent {
     fn decode(w0: u64, w1: u64) -> Self {
         let mac = Mac(w0 & MAC_MASK);
         let vni = (w1 >> 32) as u32;
-        if w0 & REMOTE_BIT != 0 {
+        if w0 & NEIGHBOR_BIT != 0 {
+            LearnEvent::Neighbor {
+                ip: Ipv4Addr::from(w1 as u32),
+                mac,
+                reply: w0 & REPLY_BIT != 0,
+            }
+        } else if w0 & REMOTE_BIT != 0 {
             LearnEvent::Remote {
                 vni,
                 mac,
@@ -103,6 +126,10 @@ pub struct LearnRing {
     /// Next slot to write; written by the producer.
     tail: Padded,
     dropped: AtomicU64,
+    /// The control plane's ageing epoch; a worker re-reports each MAC it still sees
+    /// once per epoch ([`L2Gateway`](crate::L2Gateway) samples known sources), which
+    /// is what keeps an active station from ageing out.
+    epoch: AtomicU32,
 }
 
 impl LearnRing {
@@ -117,7 +144,20 @@ impl LearnRing {
             head: Padded::default(),
             tail: Padded::default(),
             dropped: AtomicU64::new(0),
+            epoch: AtomicU32::new(0),
         }
+    }
+
+    /// The current ageing epoch (one relaxed load; the worker reads it once a burst).
+    #[inline]
+    pub fn epoch(&self) -> u32 {
+        self.epoch.load(Ordering::Relaxed)
+    }
+
+    /// Control side: starts a new ageing epoch, asking the worker to report every
+    /// source MAC it still sees once more.
+    pub fn advance_epoch(&self) {
+        self.epoch.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Capacity in events.
@@ -264,6 +304,15 @@ mod tests {
         assert_eq!(r.dropped(), 1);
         assert_eq!(r.len(), 4);
         assert_eq!(r.drain().collect::<Vec<_>>(), vec![a, b, a, b]);
+        for reply in [false, true] {
+            let n = LearnEvent::Neighbor {
+                ip: Ipv4Addr::new(198, 51, 100, 255),
+                mac: Mac(0xffff_ffff_ffff),
+                reply,
+            };
+            assert!(r.push(n));
+            assert_eq!(r.pop(), Some(n));
+        }
         assert!(r.is_empty());
         assert!(r.push(b));
         assert_eq!(r.pop(), Some(b));

@@ -54,18 +54,19 @@
 //!
 //! Measured by `cargo test -p l2gw --release --test scale -- --nocapture` (16,384
 //! switches, 4,096 bindings, 1,000 locators, 1 M remote and 100 k local MACs; builds in
-//! about 0.45 s): remote MACs 27.3 B/entry (26 MiB), local MACs 17.0 B/entry (1.6 MiB;
-//! the figure swings between 15 and 30 B with where the count falls between two powers
-//! of two, see [`mac`]), switches 63 B each, bindings 8 KiB per port that has any,
-//! locators 356 B each (the VXLAN template). Per lcore counters: 1 MiB for switches plus
-//! 128 KiB per port.
+//! about 0.3 s): remote MACs 16.8 B/entry (16 MiB), local MACs 21.0 B/entry (2 MiB;
+//! the figure swings between 14.6 and 29.3 B with where the count falls between two
+//! powers of two, see [`mac`]), switches 48 B each, bindings 8 KiB per port that has
+//! any, locators 358 B each (the VXLAN template). Per lcore counters: 1 MiB for
+//! switches plus 128 KiB per port.
 //!
-//! `cargo bench -p l2gw --bench l2gw` (1,000 switches, 100 k remote MACs, 64-byte
-//! frames, bursts of 32, random destinations): about 90 ns/packet for `l2-encap` and
-//! 55 ns/packet for `l2-decap` on this 2-core VM while other builds ran. The profile
-//! of encap is dominated by the remote-table cache miss and by the IPv4 header checksum
-//! reading back the just-copied template (a store-forwarding stall); prefetching the
-//! MAC buckets a few packets ahead in the burst (VPP's quad loop) is the next step.
+//! The node works a burst in two passes (VPP style): the first reads each frame's
+//! binding or VNI and prefetches the MAC table lines, switch and counters it will
+//! touch; the second forwards. Encapsulation reuses the ingress classification for the
+//! flow hash and patches the IPv4 checksum from a precomputed template sum instead of
+//! summing the copied header (which stalled on store forwarding). Figures:
+//! `cargo bench -p l2gw --bench l2gw` and `causeway bench l2-encap|l2-decap`, recorded
+//! in docs/benchmarks.md.
 
 #![warn(missing_docs)]
 
@@ -84,7 +85,7 @@ pub use drop::{Drop, L2Drop};
 pub use flood::replicate;
 pub use learn::{LearnEvent, LearnRing};
 pub use mac::{Mac, MacTable};
-pub use node::L2Gateway;
+pub use node::{L2Gateway, REFRESH_SAMPLE};
 pub use tables::{
     BuildError, FloodMember, FloodSet, MAX_SWITCHES, ReplicationMode, Tables, TablesBuilder,
     TablesMemory, UnderlayConfig,

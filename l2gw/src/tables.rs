@@ -19,8 +19,10 @@
 //! - bindings: per port with any binding, a 4,096-entry array of switch slots (8 KiB),
 //!   indexed by VLAN: one load, no hash;
 //! - switches: a vector indexed by slot; VNI -> slot: a foldhash `HashMap`;
-//! - MACs: two [`MacTable`]s (12-byte entries), one lookup each; local first, since a
-//!   learned local MAC is fresher than the controller's remote entry during a move;
+//! - MACs: two [`MacTable`]s (64-byte buckets of five entries), one lookup each. A
+//!   learned local MAC is fresher than the controller's remote entry during a move, so
+//!   a snapshot drops remote entries that a local one shadows; the node then asks the
+//!   remote table first, since most unicast from a binding goes to a tunnel;
 //! - locators: a vector of pre-built [`VxlanEncap`] templates, one per locator built
 //!   with VNI 0. Encapsulation copies the template and patches the 3 VNI bytes, so
 //!   1 M remote MACs over any number of switches share one template per locator.
@@ -108,6 +110,50 @@ impl SwitchInfo {
     /// The switch's bindings as (port, VLAN), sorted.
     pub fn bindings(&self) -> impl Iterator<Item = (u16, u16)> + '_ {
         self.locals.iter().map(|&b| unpack_binding(b))
+    }
+}
+
+/// VNI -> switch slot in two levels indexed by the VNI's high and low 12 bits: two
+/// dependent loads and no hash on the decapsulation path, 8 KiB per block of 4,096
+/// VNIs in use (16 k switches spread over the whole 24-bit space cost at most 32 MiB;
+/// controllers allocate VNIs densely, OVN from 1 up).
+#[derive(Debug, Clone, Default)]
+struct VniMap {
+    blocks: Vec<Option<Box<[u16; 4096]>>>,
+    len: usize,
+}
+
+impl VniMap {
+    #[inline(always)]
+    fn get(&self, vni: u32) -> Option<u16> {
+        let block = self.blocks.get((vni >> 12) as usize)?.as_ref()?;
+        match block[(vni & 0xfff) as usize] {
+            NO_SWITCH => None,
+            slot => Some(slot),
+        }
+    }
+
+    /// Maps `vni` to `slot`; true if it was mapped already.
+    fn insert(&mut self, vni: u32, slot: u16) -> bool {
+        let hi = (vni >> 12) as usize;
+        if self.blocks.len() <= hi {
+            self.blocks.resize(hi + 1, None);
+        }
+        let cell = &mut self.blocks[hi].get_or_insert_with(|| Box::new([NO_SWITCH; 4096]))
+            [(vni & 0xfff) as usize];
+        let existed = *cell != NO_SWITCH;
+        *cell = slot;
+        self.len += usize::from(!existed);
+        existed
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn allocation_size(&self) -> usize {
+        self.blocks.capacity() * std::mem::size_of::<usize>()
+            + self.blocks.iter().flatten().count() * 4096 * 2
     }
 }
 
@@ -247,7 +293,7 @@ pub struct Tables {
     /// Per port id: switch slot per VLAN, `NO_SWITCH` when unbound.
     ports: Vec<Option<Box<[u16; VLANS]>>>,
     switches: Vec<Option<SwitchInfo>>,
-    vni_slot: FoldMap<u32, u16>,
+    vni_slot: VniMap,
     locators: Vec<Locator>,
     locator_ids: FoldMap<Ipv4Addr, u32>,
     remote: MacTable,
@@ -294,7 +340,7 @@ impl Tables {
     /// The slot of the switch whose tunnel_key is `vni` (never for VNI 0).
     #[inline]
     pub fn switch_for_vni(&self, vni: u32) -> Option<u16> {
-        self.vni_slot.get(&vni).copied()
+        self.vni_slot.get(vni)
     }
 
     /// The locator a remote MAC lives behind.
@@ -319,6 +365,29 @@ impl Tables {
     #[inline(always)]
     pub(crate) fn local_binding(&self, slot: u16, mac: Mac) -> Option<u32> {
         self.local.get(slot, mac)
+    }
+
+    /// Starts loading what forwarding a frame of switch `slot` from `src` to `dst`
+    /// reads: the switch, the local entry of the source (learning) and the local and
+    /// remote entries of a unicast destination.
+    #[inline(always)]
+    pub(crate) fn prefetch_from_binding(&self, slot: u16, src: Mac, dst: Mac) {
+        if let Some(switch) = self.switches.get(usize::from(slot)) {
+            dataplane::prefetch(switch);
+        }
+        self.local.prefetch(slot, src);
+        if !dst.is_group() {
+            self.local.prefetch(slot, dst);
+            self.remote.prefetch(slot, dst);
+        }
+    }
+
+    /// Starts loading the local entry a decapsulated frame to `dst` needs.
+    #[inline(always)]
+    pub(crate) fn prefetch_from_tunnel(&self, slot: u16, dst: Mac) {
+        if !dst.is_group() {
+            self.local.prefetch(slot, dst);
+        }
     }
 
     /// The locator index for an address, if any switch or MAC refers to it.
@@ -369,7 +438,13 @@ impl Tables {
     /// Encapsulates the (untagged-for-access) frame in `pkt` to locator `index` with
     /// `vni`: MTU check, template copy, VNI patch.
     #[inline]
-    pub(crate) fn encap<P: Packet>(&self, index: u32, vni: u32, pkt: &mut P) -> Result<(), Drop> {
+    pub(crate) fn encap<P: Packet>(
+        &self,
+        index: u32,
+        vni: u32,
+        pkt: &mut P,
+        hash: u32,
+    ) -> Result<(), Drop> {
         let Some(encap) = self
             .locators
             .get(index as usize)
@@ -380,7 +455,7 @@ impl Tables {
         if pkt.len() > self.max_inner_len {
             return Err(L2Drop::UnderlayMtuExceeded.into());
         }
-        encap.encap(pkt)?;
+        encap.encap_hashed(pkt, hash)?;
         // The template carries VNI 0; the VNI is bytes 4..7 of the 8-byte VXLAN header
         // that ends the template.
         let at = encap.overhead() - 4;
@@ -623,6 +698,13 @@ impl TablesBuilder {
             Some(v) => Some(VlanTci::new(0, false, v).map_err(|_| BuildError::VlanOutOfRange(v))?),
             None => None,
         };
+        // A learned local MAC shadows the controller's remote entry for it (a move
+        // the controller has not caught up with): the snapshot keeps the local one
+        // only, so the two tables never disagree and may be asked in either order.
+        let mut remote = self.remote;
+        for (slot, mac, _) in self.local.iter() {
+            remote.remove(slot, mac);
+        }
         let mut locators = Vec::with_capacity(self.locators.len());
         for &(ip, next_hop) in &self.locators {
             let encap = match next_hop {
@@ -652,7 +734,7 @@ impl TablesBuilder {
             .next_back()
             .map_or(0, |&s| usize::from(s) + 1);
         let mut switches: Vec<Option<SwitchInfo>> = vec![None; top];
-        let mut vni_slot = FoldMap::default();
+        let mut vni_slot = VniMap::default();
         let mut locals: BTreeMap<u16, Vec<u32>> = BTreeMap::new();
         for (&(port, vlan), &slot) in &self.bindings {
             locals
@@ -661,7 +743,7 @@ impl TablesBuilder {
                 .push(pack_binding(port, vlan));
         }
         for (&slot, spec) in &self.switches {
-            if spec.vni != 0 && vni_slot.insert(spec.vni, slot).is_some() {
+            if spec.vni != 0 && vni_slot.insert(spec.vni, slot) {
                 return Err(BuildError::DuplicateVni(spec.vni));
             }
             let mut flood = spec.flood.clone();
@@ -694,7 +776,7 @@ impl TablesBuilder {
             vni_slot,
             locators,
             locator_ids: self.locator_ids,
-            remote: self.remote,
+            remote,
             local: self.local,
             bindings: self.bindings.len(),
         })

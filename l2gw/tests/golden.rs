@@ -10,9 +10,10 @@ use std::sync::Arc;
 
 /// The outer source port of a flood copy: the copy buffer carries no RSS hash, so it
 /// comes from the inner flow hash (still one port per flow).
-fn copy_port(inner: &[u8]) -> u16 {
-    use l2gw::dataplane::encap::{flow_hash, udp_source_port};
-    udp_source_port(flow_hash(inner))
+/// Copies to tunnels take their outer source port from the original frame's RSS hash,
+/// like its unicast frames do, so a flow keeps one underlay path.
+fn rss_port(rss: u32) -> u16 {
+    l2gw::dataplane::encap::udp_source_port(rss)
 }
 
 /// RSS hash 0x1234 gives outer source port 0xc000 | 0x1234 (RFC 7348 section 5 range).
@@ -138,7 +139,7 @@ fn bum_from_a_binding_reaches_every_other_binding_and_every_locator() {
                 Verdict::Tx {
                     port: UNDERLAY_PORT,
                 },
-                expected_encap(HV1_NH, HV1, copy_port(&untagged), VNI1, &untagged),
+                expected_encap(HV1_NH, HV1, rss_port(RSS), VNI1, &untagged),
             ),
             (
                 FloodMember::Remote {
@@ -148,7 +149,7 @@ fn bum_from_a_binding_reaches_every_other_binding_and_every_locator() {
                 Verdict::Tx {
                     port: UNDERLAY_PORT,
                 },
-                expected_encap(HV2_NH, HV2, copy_port(&untagged), VNI1, &untagged),
+                expected_encap(HV2_NH, HV2, rss_port(RSS), VNI1, &untagged),
             ),
         ];
         assert_eq!(got.len(), expect.len());
@@ -216,7 +217,7 @@ fn service_node_mode_sends_one_copy_to_one_service_node_per_flow() {
         let frame = inner(BCAST, [2, 0, 0, 0, 4, 4], None, 0);
         assert_eq!(
             got[0].2,
-            expected_encap(SN_NH, locator, copy_port(&frame), VNI3, &frame)
+            expected_encap(SN_NH, locator, rss_port(rss), VNI3, &frame)
         );
         // The same flow always picks the same service node.
         assert_eq!(copies(lab.tables(), set, &p)[0].0, got[0].0);

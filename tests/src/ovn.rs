@@ -8,13 +8,17 @@
 //!   [`OvnCentral::sbctl`].
 //! - [`VtepDb`]: a stock `ovsdb-server` holding the `hardware_vtep` schema for one
 //!   physical switch, with [`VtepDb::vtepctl`]; the database a gateway hosts.
-//! - [`ControllerVtep`]: `ovn-controller-vtep` connecting a [`VtepDb`] to the SB.
+//! - [`VtepCluster`]: the same database as a 3-member Raft cluster.
+//! - [`ControllerVtep`]: `ovn-controller-vtep` connecting a [`VtepDb`] (or a
+//!   [`VtepCluster`]) to the SB.
 //! - [`Underlay`]: a Linux bridge in its own namespace that hypervisors (and later
 //!   causeway's underlay port) attach to with veths.
 //! - [`Hypervisor`]: a namespace running its own `ovsdb-server`, `ovs-vswitchd`
 //!   (userspace datapath: the kernel has no openvswitch module) and `ovn-controller`,
 //!   tunnelling VXLAN over its `br-phy`; [`Hypervisor::add_vm`] plugs a [`Vm`]
 //!   namespace into `br-int`.
+//! - [`OvsVtep`]: Open vSwitch's reference software VTEP (`ovs-vtep`) in its own
+//!   namespace, to compare a gateway with.
 //! - [`VlanSwitch`]: userspace Open vSwitch in its own namespace as a top-of-rack VLAN
 //!   switch with access ports ([`PhysicalHost`]s) and trunk ports (the kernel has no
 //!   802.1Q devices).
@@ -116,9 +120,10 @@ fn make_dir(dir: PathBuf) -> Result<PathBuf> {
 }
 
 /// Whether a daemon takes `--unixctl` (ovn-controller and ovn-controller-vtep 23.03 do
-/// not: they put `<name>.<pid>.ctl` in `OVN_RUNDIR`, which is `rundir` here).
+/// not: they put `<name>.<pid>.ctl` in `OVN_RUNDIR`, which is `rundir` here; nor does
+/// the `ovs-vtep` script, whose socket goes to `OVS_RUNDIR`).
 fn takes_unixctl(name: &str) -> bool {
-    !matches!(name, "ovn-controller" | "ovn-controller-vtep")
+    !matches!(name, "ovn-controller" | "ovn-controller-vtep" | "ovs-vtep")
 }
 
 /// Starts an OVS/OVN daemon `name` in the foreground with `--pidfile`, `--log-file`
@@ -491,6 +496,186 @@ impl VtepDb {
     }
 }
 
+/// One member of a [`VtepCluster`].
+#[derive(Debug)]
+struct ClusterMember {
+    daemon: Daemon,
+    sock: PathBuf,
+    ctl: PathBuf,
+}
+
+/// The `hardware_vtep` database as a Raft cluster of stock `ovsdb-server`s
+/// (controller-lab.md "Clustering"), one physical switch, files under
+/// `<dir>/vtepc-<ps>`: what a controller cluster serves to a pool of gateways.
+///
+/// Members talk Raft on free TCP ports of 127.0.0.1 and serve clients on
+/// `punix:<dir>/vtepc-<ps>/sN.sock`; clients take [`VtepCluster::remotes`] (all
+/// members) and must move to another member when one dies.
+#[derive(Debug)]
+pub struct VtepCluster {
+    members: Vec<ClusterMember>,
+    ps: String,
+    tunnel_ip: String,
+    rundir: PathBuf,
+}
+
+/// A TCP port of 127.0.0.1 that was free a moment ago.
+fn free_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    Ok(l.local_addr()?.port())
+}
+
+impl VtepCluster {
+    /// Creates an `n`-member cluster (n >= 1), waits until every member has joined
+    /// and one leads, and creates the `Physical_Switch` `ps` (tunnel IP `tunnel_ip`)
+    /// with `ports`.
+    pub fn start(
+        dir: &Path,
+        ps: &str,
+        tunnel_ip: &str,
+        ports: &[&str],
+        n: usize,
+    ) -> Result<VtepCluster> {
+        let rundir = make_dir(dir.join(format!("vtepc-{ps}")))?;
+        let mut raft = Vec::new();
+        for _ in 0..n {
+            raft.push(format!("tcp:127.0.0.1:{}", free_port()?));
+        }
+        let mut members = Vec::new();
+        for (i, addr) in raft.iter().enumerate() {
+            let db = rundir.join(format!("s{i}.db"));
+            if i == 0 {
+                run_tool(
+                    None,
+                    &rundir,
+                    &["ovsdb-tool", "create-cluster", s(&db), VTEP_SCHEMA, addr],
+                )?;
+            } else {
+                run_tool(
+                    None,
+                    &rundir,
+                    &[
+                        "ovsdb-tool",
+                        "join-cluster",
+                        s(&db),
+                        "hardware_vtep",
+                        addr,
+                        &raft[0],
+                    ],
+                )?;
+            }
+            let sock = rundir.join(format!("s{i}.sock"));
+            let punix = format!("--remote=punix:{}", s(&sock));
+            let (daemon, ctl) = start_daemon(
+                &format!("vtep{i}"),
+                None,
+                &rundir,
+                &["ovsdb-server", s(&db), &punix],
+            )?;
+            members.push(ClusterMember {
+                daemon,
+                sock,
+                ctl: ctl.expect("ovsdb-server takes --unixctl"),
+            });
+        }
+        let cluster = VtepCluster {
+            members,
+            ps: ps.to_string(),
+            tunnel_ip: tunnel_ip.to_string(),
+            rundir,
+        };
+        let mut last = String::new();
+        crate::wait_for("every vtep cluster member to join", CONVERGE, || {
+            let all = (0..n).all(|i| {
+                cluster.status(i).is_ok_and(|st| {
+                    last = st.clone();
+                    st.contains("Status: cluster member")
+                })
+            });
+            all && cluster.leader().is_some()
+        })
+        .map_err(|e| lab_err!("{e}; last status:\n{last}"))?;
+        cluster.vtepctl(&["add-ps", ps])?;
+        cluster.vtepctl(&[
+            "set",
+            "Physical_Switch",
+            ps,
+            &format!("tunnel_ips={tunnel_ip}"),
+        ])?;
+        for port in ports {
+            cluster.vtepctl(&["add-port", ps, port])?;
+        }
+        Ok(cluster)
+    }
+
+    /// `ovs-appctl cluster/status hardware_vtep` of member `i`.
+    pub fn status(&self, i: usize) -> Result<String> {
+        let ctl = s(&self.members[i].ctl);
+        run_tool(
+            None,
+            &self.rundir,
+            &[
+                "ovs-appctl",
+                "-t",
+                ctl,
+                "--timeout=5",
+                "cluster/status",
+                "hardware_vtep",
+            ],
+        )
+    }
+
+    /// The index of the member that says it leads, among those still running.
+    pub fn leader(&self) -> Option<usize> {
+        (0..self.members.len()).find(|&i| {
+            self.members[i].daemon.is_running()
+                && self.status(i).is_ok_and(|st| st.contains("Role: leader"))
+        })
+    }
+
+    /// Member `i`'s `ovsdb-server`.
+    pub fn member(&self, i: usize) -> &Daemon {
+        &self.members[i].daemon
+    }
+
+    /// Every member's `unix:` remote.
+    pub fn remotes(&self) -> Vec<String> {
+        self.members
+            .iter()
+            .map(|m| format!("unix:{}", s(&m.sock)))
+            .collect()
+    }
+
+    /// The remotes comma-separated, as OVS/OVN tools take them.
+    pub fn remote_list(&self) -> String {
+        self.remotes().join(",")
+    }
+
+    /// Runs `vtep-ctl --db=<all members> --timeout=30 ARGS...` (the tool finds the
+    /// leader); returns its stdout.
+    pub fn vtepctl(&self, args: &[&str]) -> Result<String> {
+        let db = format!("--db={}", self.remote_list());
+        let mut argv = vec!["vtep-ctl", &db, CTL_TIMEOUT];
+        argv.extend_from_slice(args);
+        run_tool(None, &self.rundir, &argv)
+    }
+
+    /// The physical switch's name.
+    pub fn ps_name(&self) -> &str {
+        &self.ps
+    }
+
+    /// The physical switch's tunnel IP.
+    pub fn tunnel_ip(&self) -> &str {
+        &self.tunnel_ip
+    }
+
+    /// The directory holding the databases, sockets, pidfiles and logs.
+    pub fn rundir(&self) -> &Path {
+        &self.rundir
+    }
+}
+
 /// `ovn-controller-vtep` connecting a [`VtepDb`] to the OVN SB, with
 /// `OVS_RUNDIR`/`OVN_RUNDIR` in `<dir>/cv-<ps>`.
 #[derive(Debug)]
@@ -503,8 +688,21 @@ impl ControllerVtep {
     /// Starts it and waits until the physical switch is registered as a chassis in
     /// the SB.
     pub fn start(dir: &Path, vtep: &VtepDb, central: &OvnCentral) -> Result<ControllerVtep> {
-        let rundir = make_dir(dir.join(format!("cv-{}", vtep.ps_name())))?;
-        let vtep_db = format!("--vtep-db={}", vtep.remote());
+        Self::start_with(dir, &vtep.remote(), vtep.ps_name(), central)
+    }
+
+    /// Starts it on `vtep_db` (one remote, or a comma-separated list of Raft
+    /// members) for physical switch `ps`, and waits until `ps` is a chassis in the
+    /// SB. Files go to `<dir>/cv-<ps>`; starting again there after the previous
+    /// process died is a restart (new log files, same directory).
+    pub fn start_with(
+        dir: &Path,
+        vtep_db: &str,
+        ps: &str,
+        central: &OvnCentral,
+    ) -> Result<ControllerVtep> {
+        let rundir = make_dir(dir.join(format!("cv-{ps}")))?;
+        let vtep_db = format!("--vtep-db={vtep_db}");
         let sb_db = format!("--ovnsb-db={}", central.sb_remote());
         let (daemon, _) = start_daemon(
             "ovn-controller-vtep",
@@ -515,15 +713,10 @@ impl ControllerVtep {
         let cv = ControllerVtep { daemon, rundir };
         let mut last = Ok(Vec::new());
         cv.daemon
-            .wait_for(
-                &format!("chassis {} in the SB", vtep.ps_name()),
-                CONVERGE,
-                || {
-                    last = central.chassis();
-                    last.as_ref()
-                        .is_ok_and(|c| c.iter().any(|n| n == vtep.ps_name()))
-                },
-            )
+            .wait_for(&format!("chassis {ps} in the SB"), CONVERGE, || {
+                last = central.chassis();
+                last.as_ref().is_ok_and(|c| c.iter().any(|n| n == ps))
+            })
             .map_err(|e| lab_err!("{e}; last answer: {last:?}"))?;
         Ok(cv)
     }
@@ -739,6 +932,8 @@ pub struct Hypervisor {
     controller: Daemon,
     vswitch: Vswitch,
     vms: Vec<Vm>,
+    // Names `vifN` are never reused (a removed VM's port name stays taken).
+    next_vif: u32,
     uplink: VethPair,
     ns: Netns,
     name: String,
@@ -815,6 +1010,7 @@ impl Hypervisor {
             controller,
             vswitch,
             vms: Vec::new(),
+            next_vif: 0,
             uplink,
             ns,
             name: name.to_string(),
@@ -841,7 +1037,8 @@ impl Hypervisor {
             .map(|(ip, _)| ip.to_string())
             .ok_or_else(|| lab_err!("VM address {cidr} needs a prefix length"))?;
         let vm_ns = Netns::new("vm")?;
-        let vif = format!("vif{}", self.vms.len());
+        let vif = format!("vif{}", self.next_vif);
+        self.next_vif += 1;
         let link = VethPair::with_names(&vm_ns, "eth0", &self.ns, &vif)?;
         link.a().set_mac(mac)?;
         link.set_mtu(VM_MTU)?;
@@ -867,6 +1064,20 @@ impl Hypervisor {
             ip,
         });
         Ok(self.vms.last().expect("just pushed"))
+    }
+
+    /// Unplugs the VM bound to `lsp`: its `br-int` port is deleted (so OVN releases
+    /// the logical port from this chassis), then its namespace and veth go.
+    pub fn remove_vm(&mut self, lsp: &str) -> Result<()> {
+        let i = self
+            .vms
+            .iter()
+            .position(|v| v.lsp == lsp)
+            .ok_or_else(|| lab_err!("hypervisor {} has no VM on {lsp}", self.name))?;
+        let vif = self.vms[i].vif().name().to_string();
+        self.vsctl(&["del-port", "br-int", &vif])?;
+        self.vms.remove(i);
+        Ok(())
     }
 
     /// The VM bound to `lsp`, if this hypervisor has one.
@@ -1101,5 +1312,242 @@ impl VlanSwitch {
     /// `fdb/show br0`.
     pub fn appctl(&self, target: &str, args: &[&str]) -> Result<String> {
         self.vswitch.appctl(&self.ns, target, args)
+    }
+}
+
+/// The `ovs-vtep` script of the Debian package (the reference software VTEP).
+pub const OVS_VTEP: &str = "/usr/share/openvswitch/scripts/ovs-vtep";
+
+/// Open vSwitch's reference software hardware-VTEP (controller-lab.md "Reference
+/// gateway") in its own namespace, files under `<dir>/ovsvtep-<ps>`:
+/// one `ovsdb-server` serving both `conf.db` and `vtep.db` on
+/// `<rundir>/db.sock` (where `ovs-vsctl`, `vtep-ctl` and `ovs-ofctl` find it through
+/// `OVS_RUNDIR`), `ovs-vswitchd` with netdev bridges, and [`OVS_VTEP`] for physical
+/// switch `ps`.
+///
+/// ```text
+///  phys ports ── bridge <ps> (netdev)   ovs-vtep: <ps>_vtep_lsN bridges, vxlan ports
+///  uplink ──── bridge br-phy (netdev), tunnel IP on its internal port ── underlay
+/// ```
+///
+/// Build it with [`OvsVtep::start`], plug physical ports with [`OvsVtep::add_port`]
+/// (e.g. a [`VlanSwitch`] trunk into [`OvsVtep::ns`]), then [`OvsVtep::run`].
+#[derive(Debug)]
+pub struct OvsVtep {
+    // Field order is drop order: the script, the switch, its database, links, netns.
+    script: Option<Daemon>,
+    vswitchd: Daemon,
+    db: Daemon,
+    uplink: VethPair,
+    ns: Netns,
+    ps: String,
+    tunnel_ip: String,
+    rundir: PathBuf,
+}
+
+impl OvsVtep {
+    /// Creates the namespace, the database server (with `Physical_Switch` `ps`,
+    /// `tunnel_ips` = the address of `tunnel_cidr`), `ovs-vswitchd`, the bridge `ps`
+    /// and `br-phy` attached to `underlay`. [`OVS_VTEP`] is not started yet.
+    pub fn start(dir: &Path, ps: &str, tunnel_cidr: &str, underlay: &Underlay) -> Result<OvsVtep> {
+        let tunnel_ip = tunnel_cidr
+            .split_once('/')
+            .map(|(ip, _)| ip.to_string())
+            .ok_or_else(|| lab_err!("tunnel address {tunnel_cidr} needs a prefix length"))?;
+        let rundir = make_dir(dir.join(format!("ovsvtep-{ps}")))?;
+        let ns = Netns::new("ovsvtep")?;
+        let uplink = underlay.attach(&ns, "uplink")?;
+        let conf = rundir.join("conf.db");
+        let vtep_db = rundir.join("vtep.db");
+        run_tool(
+            Some(&ns),
+            &rundir,
+            &["ovsdb-tool", "create", s(&conf), VSWITCH_SCHEMA],
+        )?;
+        run_tool(
+            Some(&ns),
+            &rundir,
+            &["ovsdb-tool", "create", s(&vtep_db), VTEP_SCHEMA],
+        )?;
+        let sock = rundir.join("db.sock");
+        let punix = format!("--remote=punix:{}", s(&sock));
+        let (db, _) = start_daemon(
+            "ovsdb-server",
+            Some(&ns),
+            &rundir,
+            &[
+                "ovsdb-server",
+                s(&conf),
+                s(&vtep_db),
+                &punix,
+                "--remote=db:hardware_vtep,Global,managers",
+            ],
+        )?;
+        let remote = format!("unix:{}", s(&sock));
+        db.wait_for("the ovs-vtep database server to listen", CONVERGE, || {
+            run_tool(
+                Some(&ns),
+                &rundir,
+                &["ovsdb-client", "--timeout=5", "list-dbs", &remote],
+            )
+            .is_ok()
+        })?;
+        let (vswitchd, _) = start_daemon(
+            "ovs-vswitchd",
+            Some(&ns),
+            &rundir,
+            &["ovs-vswitchd", &remote],
+        )?;
+        let gw = OvsVtep {
+            script: None,
+            vswitchd,
+            db,
+            uplink,
+            ns,
+            ps: ps.to_string(),
+            tunnel_ip,
+            rundir,
+        };
+        gw.vsctl(&["--no-wait", "init"])?;
+        gw.vsctl(&[
+            "add-br",
+            ps,
+            "--",
+            "set",
+            "Bridge",
+            ps,
+            "datapath_type=netdev",
+            "--",
+            "add-br",
+            "br-phy",
+            "--",
+            "set",
+            "Bridge",
+            "br-phy",
+            "datapath_type=netdev",
+            "--",
+            "add-port",
+            "br-phy",
+            "uplink",
+        ])?;
+        gw.ns
+            .run(&["ip", "addr", "add", tunnel_cidr, "dev", "br-phy"])?;
+        gw.ns.run(&["ip", "link", "set", "br-phy", "up"])?;
+        gw.vtepctl(&["add-ps", ps])?;
+        gw.vtepctl(&[
+            "set",
+            "Physical_Switch",
+            ps,
+            &format!("tunnel_ips={}", gw.tunnel_ip),
+        ])?;
+        Ok(gw)
+    }
+
+    /// Adds interface `ifname` (already in [`OvsVtep::ns`]) to bridge `ps`: a
+    /// physical port (`ovs-vtep` creates its `Physical_Port` row).
+    pub fn add_port(&self, ifname: &str) -> Result<()> {
+        self.vsctl(&["add-port", &self.ps, ifname]).map(drop)
+    }
+
+    /// Starts [`OVS_VTEP`] and waits until it has created the `Physical_Port` row
+    /// of every port of bridge `ps`.
+    pub fn run(&mut self) -> Result<()> {
+        let (script, _) = start_daemon(
+            "ovs-vtep",
+            Some(&self.ns),
+            &self.rundir,
+            &[OVS_VTEP, &self.ps],
+        )?;
+        let want = self.vsctl(&["list-ports", &self.ps])?;
+        let want: Vec<&str> = want.split_whitespace().collect();
+        let mut last = String::new();
+        script
+            .wait_for("ovs-vtep to publish its physical ports", CONVERGE, || {
+                last = self.vtepctl(&["list-ports", &self.ps]).unwrap_or_default();
+                want.iter()
+                    .all(|p| last.split_whitespace().any(|l| l == *p))
+            })
+            .map_err(|e| lab_err!("{e}; ports in the vtep db: {last:?}"))?;
+        self.script = Some(script);
+        Ok(())
+    }
+
+    /// `unix:<rundir>/db.sock`: the hardware_vtep database for `ovn-controller-vtep`
+    /// (the same server also holds `Open_vSwitch`).
+    pub fn remote(&self) -> String {
+        format!("unix:{}", s(&self.rundir.join("db.sock")))
+    }
+
+    /// Runs `vtep-ctl --db=<db> --timeout=30 ARGS...` in the namespace.
+    pub fn vtepctl(&self, args: &[&str]) -> Result<String> {
+        let db = format!("--db={}", self.remote());
+        let mut argv = vec!["vtep-ctl", &db, CTL_TIMEOUT];
+        argv.extend_from_slice(args);
+        run_tool(Some(&self.ns), &self.rundir, &argv)
+    }
+
+    /// Runs `ovs-vsctl --db=<db> --timeout=30 ARGS...` in the namespace.
+    pub fn vsctl(&self, args: &[&str]) -> Result<String> {
+        let db = format!("--db={}", self.remote());
+        let mut argv = vec!["ovs-vsctl", &db, CTL_TIMEOUT];
+        argv.extend_from_slice(args);
+        run_tool(Some(&self.ns), &self.rundir, &argv)
+    }
+
+    /// `ovs-ofctl dump-flows BRIDGE` over the bridge's management socket.
+    pub fn dump_flows(&self, bridge: &str) -> Result<String> {
+        let mgmt = format!("unix:{}", s(&self.rundir.join(format!("{bridge}.mgmt"))));
+        run_tool(
+            Some(&self.ns),
+            &self.rundir,
+            &["ovs-ofctl", "dump-flows", &mgmt],
+        )
+    }
+
+    /// The namespace (physical ports go here).
+    pub fn ns(&self) -> &Netns {
+        &self.ns
+    }
+
+    /// The physical switch's name (also the OVS bridge of the physical ports).
+    pub fn ps_name(&self) -> &str {
+        &self.ps
+    }
+
+    /// Its tunnel IP.
+    pub fn tunnel_ip(&self) -> &str {
+        &self.tunnel_ip
+    }
+
+    /// The veth into the underlay (`a` = `uplink`, a port of `br-phy`).
+    pub fn uplink(&self) -> &VethPair {
+        &self.uplink
+    }
+
+    /// The `ovs-vtep` process, once [`OvsVtep::run`] started it.
+    pub fn script(&self) -> Option<&Daemon> {
+        self.script.as_ref()
+    }
+
+    /// `ovs-vswitchd`.
+    pub fn vswitchd(&self) -> &Daemon {
+        &self.vswitchd
+    }
+
+    /// The `ovsdb-server` (conf.db and vtep.db).
+    pub fn db(&self) -> &Daemon {
+        &self.db
+    }
+
+    /// Its directory (databases, sockets, pidfiles, logs).
+    pub fn rundir(&self) -> &Path {
+        &self.rundir
+    }
+
+    /// Prints the tails of its log files to stderr.
+    pub fn dump_logs(&self) {
+        for name in ["ovs-vtep", "ovs-vswitchd", "ovsdb-server"] {
+            dump_log(&self.rundir.join(format!("{name}.log")));
+        }
     }
 }

@@ -12,14 +12,18 @@
 //!   every 50 ms) drains them, records new and moved local MACs, ages idle ones and
 //!   republishes when anything changed. The learned set is also published as a
 //!   `watch` of `BTreeSet<LocalMac>` for the hardware_vtep agent (`Ucast_Macs_Local`).
-//! - Ageing: the data path reports a MAC only when the snapshot lacks it on that
-//!   binding (new or moved); it does not refresh known MACs. So a learned MAC is
-//!   removed `mac_ageing_s` after it was (re)learned; a station that is still active is
-//!   missing from the next snapshot, reported again at once and re-learned (frames to
-//!   it are flooded for that moment). Hit-based refresh is left for later.
+//! - Ageing is by hits: a worker reports a MAC at once when the snapshot lacks it on
+//!   that binding (new or moved), and reports a known one again once per ageing epoch
+//!   (a quarter of `mac_ageing_s`; it checks one in `REFRESH_SAMPLE` frames from known
+//!   sources). Each report restarts the MAC's ageing, so a MAC is removed
+//!   `mac_ageing_s` after its station was last heard, within an epoch.
+//! - Next hops: each locator's VXLAN template gets its static `next_hops` MAC, else
+//!   the MAC the [`Resolver`](crate::neighbor::Resolver) learned by ARP (of the locator
+//!   on the underlay subnet, or of the gateway); a change republishes.
 
 use crate::config::{Config, L2GatewayConfig};
 use crate::l2model::{L2Model, LocalMac, Mac as ModelMac, Replication, format_mac};
+use crate::neighbor::{ArpObserver, Resolver, WorkerArp};
 use arc_swap::ArcSwap;
 use l2gw::dataplane::wire::EthernetAddress;
 use l2gw::{
@@ -114,6 +118,35 @@ pub struct L2Observer {
     pub labels: Arc<Mutex<L2Labels>>,
     /// The learned local MACs.
     pub learned: watch::Receiver<BTreeSet<LocalMac>>,
+    /// ARP resolution of next hops.
+    pub arp: ArpObserver,
+}
+
+impl L2Observer {
+    /// Each binding of the current snapshot with its counters summed over the
+    /// workers, keyed by (port name, VLAN): the hardware_vtep agent's
+    /// `Logical_Binding_Stats` input.
+    pub fn binding_counts(&self) -> crate::vtep::BindingCountsMap {
+        let labels = self
+            .labels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        labels
+            .bindings
+            .iter()
+            .map(|(port, id, vlan, _)| {
+                let s = L2Counters::sum_binding(self.counters.iter().map(|c| &**c), *id, *vlan);
+                let counts = crate::vtep::BindingCounts {
+                    packets_from_local: s.from_local_packets,
+                    bytes_from_local: s.from_local_bytes,
+                    packets_to_local: s.to_local_packets,
+                    bytes_to_local: s.to_local_bytes,
+                };
+                ((port.clone(), *vlan), counts)
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -138,6 +171,10 @@ pub struct L2Plane {
     rings: Vec<Arc<LearnRing>>,
     labels: Arc<Mutex<L2Labels>>,
     learned_tx: watch::Sender<BTreeSet<LocalMac>>,
+    /// ARP resolution of locator next hops.
+    resolver: Resolver,
+    /// When the current ageing epoch began (see the module docs on ageing).
+    epoch_started: Option<Instant>,
 }
 
 impl std::fmt::Debug for L2Plane {
@@ -185,6 +222,8 @@ impl L2Plane {
         };
         let max_port = port_ids.iter().map(|p| p.1).max().unwrap_or(0);
         let (learned_tx, _) = watch::channel(BTreeSet::new());
+        let mut resolver = Resolver::new(&l2, underlay_mac, workers);
+        resolver.set_locators(&model_locators(&l2.model), Instant::now());
         let mut plane = L2Plane {
             config: l2,
             underlay,
@@ -206,6 +245,8 @@ impl L2Plane {
                 .collect(),
             labels: Arc::default(),
             learned_tx,
+            resolver,
+            epoch_started: None,
         };
         plane.publish()?;
         Ok(plane)
@@ -218,6 +259,8 @@ impl L2Plane {
 
     /// Replaces the logical model (from the hardware_vtep agent) and republishes.
     pub fn set_model(&mut self, model: L2Model) -> Result<(), L2Error> {
+        self.resolver
+            .set_locators(&model_locators(&model), Instant::now());
         self.config.model = model;
         self.publish()
     }
@@ -234,7 +277,13 @@ impl L2Plane {
             rings: self.rings.clone(),
             labels: self.labels.clone(),
             learned: self.learned_tx.subscribe(),
+            arp: self.resolver.observer(),
         }
+    }
+
+    /// ARP resolution of next hops (tests, diagnostics).
+    pub fn resolver(&mut self) -> &mut Resolver {
+        &mut self.resolver
     }
 
     /// The generation of the last published snapshot.
@@ -252,6 +301,7 @@ impl L2Plane {
             mac: self.underlay.mac.0,
             tunnel_ip: self.underlay.tunnel_ip,
             underlay_port: self.underlay.port,
+            arp: self.resolver.worker(i),
         }
     }
 
@@ -301,6 +351,12 @@ impl L2Plane {
         }
         for (&ip, &mac) in &self.config.next_hops {
             b.locator(ip, Some(EthernetAddress(mac)));
+        }
+        // ARP-resolved next hops; the rest stay unresolved (`next_hop_unresolved`).
+        for ip in model_locators(model) {
+            if let Some(mac) = self.resolver.next_hop(ip) {
+                b.locator(ip, Some(EthernetAddress(mac)));
+            }
         }
         for ((switch, mac), &ip) in &model.remote_macs {
             if let Some(slot) = self.slots.get(switch) {
@@ -380,34 +436,62 @@ impl L2Plane {
                     continue;
                 };
                 let key = (switch.clone(), mac.octets());
-                let moved = self
-                    .learned
-                    .get(&key)
-                    .is_none_or(|l| l.port != *port || l.vlan != vlan);
-                if moved {
-                    tracing::debug!(switch, mac = %format_mac(&mac.octets()), port, vlan, "learned");
-                    self.learned.insert(
-                        key,
-                        Learned {
-                            port: port.clone(),
-                            vlan,
-                            since: now,
-                        },
-                    );
-                    changed = true;
+                let known = self.learned.get(&key);
+                let moved = known.is_none_or(|l| l.port != *port || l.vlan != vlan);
+                // A full table refuses new MACs (their frames keep being flooded, and
+                // the vtep agent reports mac_table_exhaustion); moves still apply.
+                if known.is_none() && self.learned.len() >= self.config.limits.local_macs {
+                    continue;
                 }
+                if !moved {
+                    // A worker's once-per-epoch report of a station it still hears.
+                    if let Some(l) = self.learned.get_mut(&key) {
+                        l.since = now;
+                    }
+                    continue;
+                }
+                tracing::debug!(switch, mac = %format_mac(&mac.octets()), port, vlan, "learned");
+                self.learned.insert(
+                    key,
+                    Learned {
+                        port: port.clone(),
+                        vlan,
+                        since: now,
+                    },
+                );
+                changed = true;
             }
         }
         let ageing = self.config.mac_ageing;
+        // Four epochs per ageing period: a station heard at least once in each is
+        // refreshed long before it would age out.
+        let started = *self.epoch_started.get_or_insert(now);
+        if now.saturating_duration_since(started) >= ageing / 4 {
+            self.epoch_started = Some(now);
+            for ring in &self.rings {
+                ring.advance_epoch();
+            }
+        }
         let before = self.learned.len();
         self.learned
             .retain(|_, l| now.saturating_duration_since(l.since) < ageing);
         changed |= self.learned.len() != before;
+        changed |= self.resolver.poll(now);
         if changed {
             self.publish()?;
         }
         Ok(changed)
     }
+}
+
+/// Every locator the model sends to: remote MACs' and `unknown-dst` members.
+fn model_locators(model: &L2Model) -> BTreeSet<std::net::Ipv4Addr> {
+    model
+        .remote_macs
+        .values()
+        .chain(model.unknown_dst.values().flatten())
+        .copied()
+        .collect()
 }
 
 /// Runs [`L2Plane::poll`] every `period` until the task is dropped.
@@ -440,6 +524,8 @@ pub struct L2Worker {
     pub tunnel_ip: std::net::Ipv4Addr,
     /// The underlay port id.
     pub underlay_port: u16,
+    /// ARP reports to the control plane and (worker 0) requests from it.
+    pub arp: WorkerArp,
 }
 
 impl L2Worker {
@@ -494,6 +580,144 @@ mod tests {
     }
 
     #[test]
+    fn a_full_learned_table_refuses_new_macs_but_not_moves() {
+        let mut p = plane();
+        p.config.limits.local_macs = 1;
+        let (m1, m2) = (Mac::new([2, 0, 0, 0, 0, 1]), Mac::new([2, 0, 0, 0, 0, 2]));
+        for mac in [m1, m2] {
+            p.rings[0].push(LearnEvent::Local {
+                vni: 5000,
+                mac,
+                port: 0,
+                vlan: 100,
+            });
+        }
+        let t0 = Instant::now();
+        assert!(p.poll(t0).unwrap());
+        let macs: Vec<_> = p
+            .subscribe_learned()
+            .borrow()
+            .iter()
+            .map(|m| m.mac)
+            .collect();
+        assert_eq!(macs, [m1.octets()]);
+        // m1 moving to another VLAN of the port is still followed.
+        p.rings[0].push(LearnEvent::Local {
+            vni: 5000,
+            mac: m1,
+            port: 0,
+            vlan: 7,
+        });
+        assert!(p.poll(t0).unwrap());
+        assert_eq!(p.subscribe_learned().borrow().first().unwrap().vlan, 7);
+        // Once m1 ages out there is room for m2.
+        assert!(p.poll(t0 + Duration::from_secs(11)).unwrap());
+        p.rings[1].push(LearnEvent::Local {
+            vni: 5000,
+            mac: m2,
+            port: 0,
+            vlan: 100,
+        });
+        assert!(p.poll(t0 + Duration::from_secs(11)).unwrap());
+        let macs: Vec<_> = p
+            .subscribe_learned()
+            .borrow()
+            .iter()
+            .map(|m| m.mac)
+            .collect();
+        assert_eq!(macs, [m2.octets()]);
+    }
+
+    /// A tagged frame from a station on (phys, VLAN 100) to remote MAC ...:0a.
+    fn to_remote() -> dataplane::HeapPacket {
+        let mut f = vec![2, 0, 0, 0, 0, 0x0a, 2, 0, 0, 0, 0, 0x10, 0x81, 0, 0, 100];
+        f.extend([0x08, 0x00, 0x45, 0, 0, 20, 0, 0, 0x40, 0, 64, 253, 0, 0]);
+        f.extend([10, 0, 0, 1, 10, 0, 0, 2]);
+        f.resize(60, 0);
+        let mut p = dataplane::HeapPacket::from_frame(&f);
+        p.set_input_port(0);
+        p
+    }
+
+    fn forward(w: &mut L2Worker) -> l2gw::dataplane::Verdict {
+        use dataplane::node::Node;
+        let mut v = [l2gw::dataplane::Verdict::Punt];
+        w.node.process(&mut [to_remote()], &mut v);
+        v[0]
+    }
+
+    #[test]
+    fn arp_resolved_next_hops_are_published_and_followed() {
+        use l2gw::dataplane::{DropReason, Verdict};
+        let config = crate::config::parse(
+            std::path::Path::new("t.yaml"),
+            "identity: {name: t}\ndpdk: {eal_args: []}\nports:\n  - {name: phys, devargs: net_null0}\n  \
+             - {name: up, devargs: net_null1}\nroles:\n  l2_gateway:\n    underlay: {port: up, tunnel_ip: 192.0.2.1/24}\n    \
+             logical:\n      switches: [{name: web, vni: 5000}]\n      bindings: [{port: phys, vlan: 100, switch: web}]\n      \
+             remote_macs: [{switch: web, mac: '02:00:00:00:00:0a', locator: 192.0.2.2}]\n",
+        )
+        .unwrap();
+        let mut p = L2Plane::new(
+            &config,
+            &[("phys".into(), 0), ("up".into(), 1)],
+            [2, 0, 0, 0, 0, 1],
+            2,
+        )
+        .unwrap();
+        let w0 = p.worker(0);
+        let mut w1 = p.worker(1);
+        assert_eq!(
+            forward(&mut w1),
+            Verdict::Drop(DropReason::NextHopUnresolved)
+        );
+        // The first poll queues a broadcast request for worker 0 to send (and learns
+        // the station that sent the frame).
+        let t0 = Instant::now();
+        p.poll(t0).unwrap();
+        assert_eq!(p.resolver().next_hop("192.0.2.2".parse().unwrap()), None);
+        let mut req = [0u8; dataplane::responder::ARP_REQUEST_LEN];
+        assert!(w0.arp.next_request(&mut req).is_some());
+        assert_eq!(&req[0..6], &[0xff; 6]);
+        // Worker 1 sees the reply; the next poll republishes with the template.
+        let hv = [2, 0, 0, 0, 0, 0x22];
+        let mut reply = [0u8; dataplane::responder::ARP_REQUEST_LEN];
+        dataplane::responder::arp_request(
+            &mut reply,
+            hv,
+            "192.0.2.2".parse().unwrap(),
+            None,
+            [2, 0, 0, 0, 0, 1],
+            "192.0.2.1".parse().unwrap(),
+        );
+        reply[21] = 2;
+        assert!(w1.arp.observe(&reply));
+        assert!(p.poll(t0).unwrap());
+        w1.adopt();
+        assert_eq!(forward(&mut w1), Verdict::Tx { port: 1 });
+        let mut out = to_remote();
+        {
+            use dataplane::node::Node;
+            let mut v = [Verdict::Punt];
+            w1.node.process(std::slice::from_mut(&mut out), &mut v);
+        }
+        assert_eq!(
+            &dataplane::Packet::data(&out)[0..6],
+            &hv,
+            "outer: the resolved MAC"
+        );
+        // The locator leaving the model forgets the entry.
+        let mut model = p.model().clone();
+        model.remote_macs.clear();
+        p.set_model(model).unwrap();
+        assert_eq!(
+            p.resolver()
+                .table()
+                .count(crate::neighbor::State::Reachable),
+            0
+        );
+    }
+
+    #[test]
     fn learned_macs_are_published_moved_and_aged() {
         let mut p = plane();
         let mut rx = p.subscribe_learned();
@@ -536,5 +760,64 @@ mod tests {
         w.adopt();
         assert_eq!(w.node.tables().local_mac(slot, mac), None);
         assert_eq!(w.node.tables().generation(), p.generation());
+    }
+
+    /// Runs one frame from `src` on (phys, VLAN 100) through worker `w`'s node.
+    fn hear(w: &mut L2Worker, src: [u8; 6]) {
+        use l2gw::dataplane::node::Node;
+        let mut frame = vec![0xff; 6];
+        frame.extend(src);
+        frame.extend([0x81, 0x00, 0x00, 100, 0x88, 0xb5]);
+        frame.extend([0u8; 46]);
+        let mut pkt = l2gw::dataplane::HeapPacket::from_frame(&frame);
+        pkt.set_input_port(0);
+        let mut verdicts = [l2gw::dataplane::Verdict::Drop(
+            l2gw::dataplane::DropReason::RuntFrame,
+        )];
+        w.node
+            .process(std::slice::from_mut(&mut pkt), &mut verdicts);
+    }
+
+    #[test]
+    fn stations_still_heard_are_refreshed_and_silent_ones_age() {
+        let mut p = plane();
+        let mut w = p.worker(0);
+        let (busy, quiet) = ([2, 0, 0, 0, 0, 0x21], [2, 0, 0, 0, 0, 0x22]);
+        hear(&mut w, busy);
+        hear(&mut w, quiet);
+        let t0 = Instant::now();
+        assert!(p.poll(t0).unwrap());
+        w.adopt();
+        let slot = w.node.tables().switch_for_vni(5000).unwrap();
+        assert!(w.node.tables().local_mac(slot, Mac::new(busy)).is_some());
+        // A known source is reported at most once an epoch, however often it is heard.
+        for _ in 0..4 * l2gw::REFRESH_SAMPLE {
+            hear(&mut w, busy);
+        }
+        assert!(p.rings[0].len() <= 1);
+        assert!(!p.poll(t0 + Duration::from_secs(1)).unwrap());
+        for _ in 0..4 * l2gw::REFRESH_SAMPLE {
+            hear(&mut w, busy);
+        }
+        assert!(p.rings[0].is_empty());
+        // 3 s in, a new epoch (ageing 10 s / 4): the busy station is reported once.
+        assert!(!p.poll(t0 + Duration::from_secs(3)).unwrap());
+        for _ in 0..4 * l2gw::REFRESH_SAMPLE {
+            hear(&mut w, busy);
+        }
+        assert_eq!(p.rings[0].len(), 1);
+        assert!(!p.poll(t0 + Duration::from_secs(9)).unwrap());
+        // At 12 s the quiet one has aged; the busy one was refreshed at 9 s.
+        assert!(p.poll(t0 + Duration::from_secs(12)).unwrap());
+        let macs: Vec<_> = p
+            .subscribe_learned()
+            .borrow()
+            .iter()
+            .map(|l| l.mac)
+            .collect();
+        assert_eq!(macs, vec![busy]);
+        // Silent from now on, it goes too.
+        assert!(p.poll(t0 + Duration::from_secs(20)).unwrap());
+        assert!(p.subscribe_learned().borrow().is_empty());
     }
 }

@@ -109,6 +109,23 @@ pub enum Fault {
         /// Every locator IP seen for it.
         locators: BTreeSet<Ipv4Addr>,
     },
+    /// More `Ucast_Macs_Remote` MACs than [`Limits::remote_macs`]: the rest (by
+    /// switch name and MAC) are left out of the model, so their frames are flooded
+    /// (`mac_table_exhaustion`).
+    RemoteMacLimit {
+        /// The limit.
+        limit: usize,
+        /// How many the database asks for.
+        requested: usize,
+    },
+    /// More remote locators than [`Limits::tunnels`]: the lowest IPs are kept, MACs
+    /// and `unknown-dst` members at the others are left out (`tunnel_exhaustion`).
+    TunnelLimit {
+        /// The limit.
+        limit: usize,
+        /// How many the database asks for.
+        requested: usize,
+    },
     /// An `Mcast_Macs_Remote` row for a specific multicast MAC: not forwarded by yet
     /// (its traffic follows `unknown-dst`), kept visible here.
     UnsupportedMulticast {
@@ -171,6 +188,15 @@ impl fmt::Display for Fault {
                 "remote MAC {} on {switch:?} at several locators {locators:?}",
                 format_mac(mac)
             ),
+            Fault::RemoteMacLimit { limit, requested } => write!(
+                f,
+                "{requested} remote MACs exceed the table of {limit}: the rest are not used"
+            ),
+            Fault::TunnelLimit { limit, requested } => write!(
+                f,
+                "{requested} remote locators exceed the limit of {limit} tunnels: the rest \
+                 are not used"
+            ),
             Fault::UnsupportedMulticast {
                 switch,
                 mac,
@@ -181,6 +207,107 @@ impl fmt::Display for Fault {
             ),
         }
     }
+}
+
+/// `Physical_Port.port_fault_status`: a VLAN binding could not be instantiated.
+pub const INVALID_VLAN_MAP: &str = "invalid_vlan_map";
+/// `Physical_Switch.switch_fault_status`: MAC entries could not be stored.
+pub const MAC_TABLE_EXHAUSTION: &str = "mac_table_exhaustion";
+/// `Physical_Switch.switch_fault_status`: tunnels could not be created.
+pub const TUNNEL_EXHAUSTION: &str = "tunnel_exhaustion";
+
+impl Fault {
+    /// The `Physical_Port` whose `port_fault_status` this fault sets
+    /// (`invalid_vlan_map`): a binding the box cannot apply, because the VLAN is out
+    /// of range, the switch is missing, or the port is not one of this box's data
+    /// ports (the underlay port or one it does not have).
+    pub fn vlan_map_port(&self) -> Option<&str> {
+        match self {
+            Fault::InvalidVlan { port, .. }
+            | Fault::BindingToMissingSwitch { port, .. }
+            | Fault::UnknownPort { port, .. } => Some(port),
+            _ => None,
+        }
+    }
+
+    /// The `Physical_Switch.switch_fault_status` value this fault sets.
+    pub fn switch_fault(&self) -> Option<&'static str> {
+        match self {
+            Fault::RemoteMacLimit { .. } => Some(MAC_TABLE_EXHAUSTION),
+            Fault::TunnelLimit { .. } => Some(TUNNEL_EXHAUSTION),
+            _ => None,
+        }
+    }
+}
+
+/// Table sizes this box provides; what the controller asks beyond them is left out
+/// of the model and reported as a fault (and in the fault columns), never half
+/// applied by the dataplane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Learned local MACs (enforced by the L2 plane; the agent reports
+    /// `mac_table_exhaustion` while the learned set is at this size).
+    pub local_macs: usize,
+    /// Remote unicast MACs used from `Ucast_Macs_Remote`.
+    pub remote_macs: usize,
+    /// Remote locators (one `Tunnel` each).
+    pub tunnels: usize,
+}
+
+impl Default for Limits {
+    /// The scale target: 100 k local MACs, 1 M remote MACs, 4,096 tunnels.
+    fn default() -> Self {
+        Limits {
+            local_macs: 100_000,
+            remote_macs: 1_000_000,
+            tunnels: 4096,
+        }
+    }
+}
+
+/// The remote locators the model tunnels to (remote MACs and `unknown-dst`
+/// members), without this box's own address.
+pub fn remote_locators(model: &L2Model, own: Ipv4Addr) -> BTreeSet<Ipv4Addr> {
+    model
+        .remote_macs
+        .values()
+        .chain(model.unknown_dst.values().flatten())
+        .copied()
+        .filter(|ip| *ip != own)
+        .collect()
+}
+
+/// Cuts `model` down to `limits`: the lowest `limits.tunnels` locator IPs are kept
+/// (remote MACs at other locators and their `unknown-dst` memberships go), then the
+/// first `limits.remote_macs` remote MACs by (switch, MAC). Deterministic, so the
+/// same database always gives the same model. Returns the faults for what was cut.
+pub fn apply_limits(model: &mut L2Model, own: Ipv4Addr, limits: &Limits) -> Vec<Fault> {
+    let mut faults = Vec::new();
+    let locators = remote_locators(model, own);
+    if locators.len() > limits.tunnels {
+        faults.push(Fault::TunnelLimit {
+            limit: limits.tunnels,
+            requested: locators.len(),
+        });
+        let keep: BTreeSet<Ipv4Addr> = locators.into_iter().take(limits.tunnels).collect();
+        let usable = |ip: &Ipv4Addr| *ip == own || keep.contains(ip);
+        model.remote_macs.retain(|_, ip| usable(ip));
+        for set in model.unknown_dst.values_mut() {
+            set.retain(usable);
+        }
+        model.unknown_dst.retain(|_, set| !set.is_empty());
+    }
+    if model.remote_macs.len() > limits.remote_macs {
+        faults.push(Fault::RemoteMacLimit {
+            limit: limits.remote_macs,
+            requested: model.remote_macs.len(),
+        });
+        model.remote_macs = std::mem::take(&mut model.remote_macs)
+            .into_iter()
+            .take(limits.remote_macs)
+            .collect();
+    }
+    faults
 }
 
 /// Parses `aa:bb:cc:dd:ee:ff` (either case).

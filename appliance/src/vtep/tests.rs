@@ -209,12 +209,18 @@ fn writer_creates_switch_ports_locator_and_rows() {
     let macs = BTreeSet::new();
     let model = L2Model::default();
     let ports = vec!["p0".to_string(), "p1".to_string()];
+    let counts = BindingCountsMap::new();
     let side = LocalSide {
         physical_switch: "gw1",
         tunnel_ip: ip("192.0.2.50"),
         ports: &ports,
         local_macs: &macs,
         model: &model,
+        binding_stats: &counts,
+        write_stats: true,
+        faults: &[],
+        local_mac_table_full: false,
+        held_tunnels: &BTreeSet::new(),
     };
     let ops = ops_json(&hsc_ops(&empty, &side));
     assert_eq!(ops[0]["op"], "comment");
@@ -272,9 +278,13 @@ fn writer_creates_switch_ports_locator_and_rows() {
     assert_eq!(count("Physical_Port", "insert"), 1);
     assert_eq!(
         count("Physical_Switch", "mutate"),
-        1,
-        "ports only: the IP is there"
+        2,
+        "ports and tunnels: the IP is there"
     );
+    // Tunnels to the two remote locators, reusing the controller's locator rows.
+    assert_eq!(count("Tunnel", "insert"), 2);
+    // Stats for the three bindings of the model (p0/0, p0/100, p9/7).
+    assert_eq!(count("Logical_Binding_Stats", "insert"), 3);
     assert_eq!(count("Physical_Locator", "insert"), 1);
     assert_eq!(count("Ucast_Macs_Local", "insert"), 1);
     assert_eq!(count("Physical_Locator_Set", "insert"), 1);
@@ -298,7 +308,9 @@ fn writer_is_idempotent_and_keyed_by_content() {
         "Global": {uuid(1): {"initial": {"switches": r(2)}}},
         "Physical_Switch": {uuid(2): {"initial": {
             "name": "gw1", "tunnel_ips": "192.0.2.50", "ports": r(3)}}},
-        "Physical_Port": {uuid(3): {"initial": {"name": "p0", "vlan_bindings": ["map", [[100, r(10)]]]}}},
+        "Physical_Port": {uuid(3): {"initial": {"name": "p0",
+            "vlan_bindings": ["map", [[100, r(10)]]], "vlan_stats": ["map", [[100, r(60)]]]}}},
+        "Logical_Binding_Stats": {uuid(60): {"initial": {}}},
         "Logical_Switch": {uuid(10): {"initial": {"name": "ls0", "tunnel_key": 5000}}},
         "Physical_Locator": {
             uuid(20): {"initial": {"encapsulation_type": "vxlan_over_ipv4", "dst_ip": "192.0.2.50"}},
@@ -324,12 +336,18 @@ fn writer_is_idempotent_and_keyed_by_content() {
         vlan: 100,
     }]);
     let ports = vec!["p0".to_string()];
+    let counts = BindingCountsMap::new();
     let side = LocalSide {
         physical_switch: "gw1",
         tunnel_ip: ip("192.0.2.50"),
         ports: &ports,
         local_macs: &macs,
         model: &model,
+        binding_stats: &counts,
+        write_stats: true,
+        faults: &[],
+        local_mac_table_full: false,
+        held_tunnels: &BTreeSet::new(),
     };
     let ops = ops_json(&hsc_ops(&snap, &side));
     // Exactly: comment, delete the duplicate, delete the stale MAC. The other
@@ -355,4 +373,416 @@ fn writer_is_idempotent_and_keyed_by_content() {
         },
     ));
     assert_eq!(ops2, ops);
+}
+
+/// gw1 (tunnel IP .50) with ports p0 (100 -> ls0, 0 -> ls0) and p9; locators .50
+/// (own), .11, .12 and .13; tunnels: to .11 (no BFD columns yet) and to .13; p0's
+/// stats: VLAN 100 (old counts) and VLAN 300 (no longer bound); fault columns set.
+fn hsc_db() -> Snapshot {
+    replica(json!({
+        "Physical_Switch": {uuid(2): {"initial": {
+            "name": "gw1", "tunnel_ips": "192.0.2.50", "ports": ["set", [r(3), r(4)]],
+            "tunnels": ["set", [r(70), r(71)]],
+            "switch_fault_status": ["set", ["tunnel_exhaustion"]]}}},
+        "Physical_Port": {
+            uuid(3): {"initial": {"name": "p0",
+                "vlan_bindings": ["map", [[100, r(10)], [0, r(10)]]],
+                "vlan_stats": ["map", [[100, r(60)], [300, r(61)]]]}},
+            uuid(4): {"initial": {"name": "p9", "port_fault_status": ["set", ["invalid_vlan_map"]]}}
+        },
+        "Logical_Binding_Stats": {
+            uuid(60): {"initial": {"packets_from_local": 1, "bytes_from_local": 64}},
+            uuid(61): {"initial": {}}
+        },
+        "Logical_Switch": {uuid(10): {"initial": {"name": "ls0", "tunnel_key": 5000}}},
+        "Physical_Locator": {
+            uuid(20): {"initial": {"encapsulation_type": "vxlan_over_ipv4", "dst_ip": "192.0.2.50"}},
+            uuid(21): {"initial": {"encapsulation_type": "vxlan_over_ipv4", "dst_ip": "192.0.2.11"}},
+            uuid(22): {"initial": {"encapsulation_type": "vxlan_over_ipv4", "dst_ip": "192.0.2.12"}},
+            uuid(23): {"initial": {"encapsulation_type": "vxlan_over_ipv4", "dst_ip": "192.0.2.13"}}
+        },
+        "Tunnel": {
+            uuid(70): {"initial": {"local": r(20), "remote": r(21)}},
+            uuid(71): {"initial": {"local": r(20), "remote": r(23)}}
+        }
+    }))
+    .snapshot()
+}
+
+fn hsc_model() -> L2Model {
+    let mut m = L2Model::default();
+    m.switches.insert(
+        "ls0".into(),
+        LogicalSwitch {
+            vni: 5000,
+            replication: Replication::SourceNode,
+        },
+    );
+    m.bindings.insert(("p0".into(), 100), "ls0".into());
+    m.bindings.insert(("p0".into(), 0), "ls0".into());
+    m.remote_macs
+        .insert(("ls0".into(), mac(1)), ip("192.0.2.11"));
+    // Our own address in a flood list gets no tunnel.
+    m.unknown_dst.insert(
+        "ls0".into(),
+        BTreeSet::from([ip("192.0.2.11"), ip("192.0.2.12"), ip("192.0.2.50")]),
+    );
+    m
+}
+
+fn ops_on<'a>(ops: &'a [Value], table: &str, op: &str) -> Vec<&'a Value> {
+    ops.iter()
+        .filter(|o| o["table"] == table && o["op"] == op)
+        .collect()
+}
+
+#[test]
+fn writer_keeps_one_tunnel_per_remote_locator() {
+    let snap = hsc_db();
+    let model = hsc_model();
+    let (macs, counts, ports) = (BTreeSet::new(), BindingCountsMap::new(), vec![]);
+    let side = LocalSide {
+        physical_switch: "gw1",
+        tunnel_ip: ip("192.0.2.50"),
+        ports: &ports,
+        local_macs: &macs,
+        model: &model,
+        binding_stats: &counts,
+        write_stats: false,
+        faults: &[],
+        local_mac_table_full: false,
+        held_tunnels: &BTreeSet::new(),
+    };
+    let ops = ops_json(&hsc_ops(&snap, &side));
+    let bfd_local = json!([
+        "map",
+        [
+            ["bfd_dst_ip", "169.254.1.0"],
+            ["bfd_dst_mac", "00:23:20:00:00:01"]
+        ]
+    ]);
+    let bfd_status = json!(["map", [["enabled", "false"]]]);
+    // The tunnel to .11 gets its BFD columns.
+    let upd = ops_on(&ops, "Tunnel", "update");
+    assert_eq!(upd.len(), 1, "{ops:#?}");
+    assert_eq!(upd[0]["where"][0][2], r(70));
+    assert_eq!(upd[0]["row"]["bfd_config_local"], bfd_local);
+    assert_eq!(upd[0]["row"]["bfd_status"], bfd_status);
+    // A new one to .12, between the existing locators, with the BFD columns.
+    let ins = ops_on(&ops, "Tunnel", "insert");
+    assert_eq!(ins.len(), 1, "{ops:#?}");
+    assert_eq!(ins[0]["row"]["local"], r(20));
+    assert_eq!(ins[0]["row"]["remote"], r(22));
+    assert_eq!(ins[0]["row"]["bfd_config_local"], bfd_local);
+    assert_eq!(ins[0]["row"]["bfd_status"], bfd_status);
+    assert!(ops_on(&ops, "Physical_Locator", "insert").is_empty());
+    // The tunnel to .13 (no longer used) leaves Physical_Switch.tunnels; the new one
+    // joins it by name.
+    let muts: Vec<_> = ops_on(&ops, "Physical_Switch", "mutate")
+        .into_iter()
+        .map(|o| o["mutations"][0].clone())
+        .collect();
+    assert_eq!(
+        muts,
+        [
+            json!(["tunnels", "delete", r(71)]),
+            json!(["tunnels", "insert", ["named-uuid", "tunnel0"]])
+        ]
+    );
+
+    // A locator nobody has a row for yet: inserted with the tunnel that uses it.
+    let mut m2 = model.clone();
+    m2.remote_macs
+        .insert(("ls0".into(), mac(2)), ip("192.0.2.99"));
+    let ops = ops_json(&hsc_ops(&snap, &LocalSide { model: &m2, ..side }));
+    let loc = ops_on(&ops, "Physical_Locator", "insert");
+    assert_eq!(loc.len(), 1);
+    assert_eq!(loc[0]["row"]["dst_ip"], "192.0.2.99");
+    assert_eq!(ops_on(&ops, "Tunnel", "insert").len(), 2);
+
+    // The database as wanted: no tunnel ops at all.
+    let done = replica(json!({
+        "Physical_Switch": {uuid(2): {"initial": {
+            "name": "gw1", "tunnel_ips": "192.0.2.50", "tunnels": ["set", [r(70), r(72)]]}}},
+        "Physical_Locator": {
+            uuid(20): {"initial": {"encapsulation_type": "vxlan_over_ipv4", "dst_ip": "192.0.2.50"}},
+            uuid(21): {"initial": {"encapsulation_type": "vxlan_over_ipv4", "dst_ip": "192.0.2.11"}},
+            uuid(22): {"initial": {"encapsulation_type": "vxlan_over_ipv4", "dst_ip": "192.0.2.12"}}
+        },
+        "Tunnel": {
+            uuid(70): {"initial": {"local": r(20), "remote": r(21),
+                "bfd_config_local": bfd_local, "bfd_status": bfd_status}},
+            uuid(72): {"initial": {"local": r(20), "remote": r(22),
+                "bfd_config_local": bfd_local, "bfd_status": bfd_status,
+                "bfd_params": ["map", [["enable", "true"]]]}}
+        }
+    }))
+    .snapshot();
+    let mut m3 = model.clone();
+    m3.bindings.clear();
+    let ops = ops_json(&hsc_ops(&done, &LocalSide { model: &m3, ..side }));
+    assert!(
+        ops.iter()
+            .all(|o| o["table"] != "Tunnel" && o["table"] != "Physical_Switch"),
+        "{ops:#?}"
+    );
+
+    // A locator that just left the model keeps its tunnel while held (our tunnel may
+    // be what keeps the controller's locator row alive), and goes once released.
+    let mut m4 = model.clone();
+    m4.unknown_dst.clear();
+    m4.remote_macs.retain(|_, l| *l != ip("192.0.2.12"));
+    assert!(!remote_locators(&m4, ip("192.0.2.50")).contains(&ip("192.0.2.12")));
+    let held = BTreeSet::from([ip("192.0.2.12")]);
+    let held_side = LocalSide {
+        model: &m4,
+        held_tunnels: &held,
+        ..side
+    };
+    let ops = ops_json(&hsc_ops(&done, &held_side));
+    assert!(
+        ops_on(&ops, "Physical_Switch", "mutate").is_empty(),
+        "{ops:#?}"
+    );
+    let ops = ops_json(&hsc_ops(&done, &LocalSide { model: &m4, ..side }));
+    let deleted: Vec<_> = ops
+        .iter()
+        .filter(|o| o["op"] == "mutate" && o["table"] == "Physical_Switch")
+        .collect();
+    assert_eq!(deleted.len(), 1, "{ops:#?}");
+    assert_eq!(deleted[0]["mutations"][0][1], "delete");
+    // Held never creates: a held locator without a tunnel gets none.
+    let held_new = BTreeSet::from([ip("192.0.2.77")]);
+    let ops = ops_json(&hsc_ops(
+        &done,
+        &LocalSide {
+            held_tunnels: &held_new,
+            ..side
+        },
+    ));
+    assert!(ops_on(&ops, "Tunnel", "insert").is_empty(), "{ops:#?}");
+}
+
+#[test]
+fn writer_keeps_binding_stats_per_vlan_binding() {
+    let snap = hsc_db();
+    let model = hsc_model();
+    let counts = BindingCountsMap::from([
+        (
+            ("p0".to_string(), 100),
+            BindingCounts {
+                packets_from_local: 10,
+                bytes_from_local: 1000,
+                packets_to_local: 20,
+                bytes_to_local: 2000,
+            },
+        ),
+        (
+            ("p0".to_string(), 0),
+            BindingCounts {
+                packets_from_local: 3,
+                bytes_from_local: 300,
+                packets_to_local: 4,
+                bytes_to_local: 400,
+            },
+        ),
+    ]);
+    let (macs, ports) = (BTreeSet::new(), vec![]);
+    let side = LocalSide {
+        physical_switch: "gw1",
+        tunnel_ip: ip("192.0.2.50"),
+        ports: &ports,
+        local_macs: &macs,
+        model: &model,
+        binding_stats: &counts,
+        write_stats: true,
+        faults: &[],
+        local_mac_table_full: false,
+        held_tunnels: &BTreeSet::new(),
+    };
+    let plan = hsc_plan(&snap, &side);
+    assert_eq!(plan.stats_written, 2);
+    let ops = ops_json(&plan.ops);
+    // VLAN 100's row gets the new counts.
+    let upd = ops_on(&ops, "Logical_Binding_Stats", "update");
+    assert_eq!(upd.len(), 1);
+    assert_eq!(upd[0]["where"][0][2], r(60));
+    assert_eq!(
+        upd[0]["row"],
+        json!({"packets_from_local": 10, "bytes_from_local": 1000,
+               "packets_to_local": 20, "bytes_to_local": 2000})
+    );
+    // VLAN 0 (untagged) gets a new row with its counts, referenced by name.
+    let ins = ops_on(&ops, "Logical_Binding_Stats", "insert");
+    assert_eq!(ins.len(), 1);
+    assert_eq!(ins[0]["row"]["packets_to_local"], 4);
+    let name = ins[0]["uuid-name"].as_str().unwrap();
+    let muts: Vec<_> = ops_on(&ops, "Physical_Port", "mutate")
+        .into_iter()
+        .map(|o| (o["where"][0][2].clone(), o["mutations"][0].clone()))
+        .collect();
+    assert_eq!(
+        muts,
+        [
+            // VLAN 300 is no longer bound: its row goes.
+            (r(3), json!(["vlan_stats", "delete", 300])),
+            (
+                r(3),
+                json!(["vlan_stats", "insert", ["map", [[0, ["named-uuid", name]]]]])
+            ),
+        ]
+    );
+
+    // Not due: existing rows keep their counts, new rows still appear.
+    let plan = hsc_plan(
+        &snap,
+        &LocalSide {
+            write_stats: false,
+            ..side
+        },
+    );
+    assert_eq!(plan.stats_written, 1);
+    let ops = ops_json(&plan.ops);
+    assert!(ops_on(&ops, "Logical_Binding_Stats", "update").is_empty());
+    assert_eq!(ops_on(&ops, "Logical_Binding_Stats", "insert").len(), 1);
+}
+
+#[test]
+fn writer_sets_and_clears_fault_columns() {
+    let snap = hsc_db();
+    let model = hsc_model();
+    let (macs, counts, ports) = (BTreeSet::new(), BindingCountsMap::new(), vec![]);
+    let faults = [
+        Fault::BindingToMissingSwitch {
+            port: "p0".into(),
+            vlan: 5,
+        },
+        Fault::RemoteMacLimit {
+            limit: 1,
+            requested: 2,
+        },
+    ];
+    let side = LocalSide {
+        physical_switch: "gw1",
+        tunnel_ip: ip("192.0.2.50"),
+        ports: &ports,
+        local_macs: &macs,
+        model: &model,
+        binding_stats: &counts,
+        write_stats: false,
+        faults: &faults,
+        local_mac_table_full: false,
+        held_tunnels: &BTreeSet::new(),
+    };
+    let ops = ops_json(&hsc_ops(&snap, &side));
+    let port_faults: Vec<_> = ops_on(&ops, "Physical_Port", "update")
+        .into_iter()
+        .map(|o| {
+            (
+                o["where"][0][2].clone(),
+                o["row"]["port_fault_status"].clone(),
+            )
+        })
+        .collect();
+    // p0 gets invalid_vlan_map; p9's stale one is cleared.
+    assert_eq!(
+        port_faults,
+        [
+            (r(3), json!("invalid_vlan_map")),
+            (r(4), json!(["set", []]))
+        ]
+    );
+    // tunnel_exhaustion (no longer true) replaced by mac_table_exhaustion.
+    let sw = ops_on(&ops, "Physical_Switch", "update");
+    assert_eq!(sw.len(), 1);
+    assert_eq!(
+        sw[0]["row"]["switch_fault_status"],
+        json!("mac_table_exhaustion")
+    );
+
+    // The learned table full and the tunnels over the limit: both.
+    let faults = [Fault::TunnelLimit {
+        limit: 1,
+        requested: 2,
+    }];
+    let ops = ops_json(&hsc_ops(
+        &snap,
+        &LocalSide {
+            faults: &faults,
+            local_mac_table_full: true,
+            held_tunnels: &BTreeSet::new(),
+            ..side
+        },
+    ));
+    let sw = ops_on(&ops, "Physical_Switch", "update");
+    assert_eq!(
+        sw[0]["row"]["switch_fault_status"],
+        json!(["set", ["mac_table_exhaustion", "tunnel_exhaustion"]])
+    );
+
+    // Nothing wrong and the switch column says tunnel_exhaustion: cleared.
+    let ops = ops_json(&hsc_ops(
+        &snap,
+        &LocalSide {
+            faults: &[],
+            ..side
+        },
+    ));
+    let sw = ops_on(&ops, "Physical_Switch", "update");
+    assert_eq!(sw[0]["row"]["switch_fault_status"], json!(["set", []]));
+}
+
+#[test]
+fn limits_cut_the_model_deterministically() {
+    let mut m = hsc_model();
+    m.remote_macs
+        .insert(("ls0".into(), mac(2)), ip("192.0.2.12"));
+    m.remote_macs
+        .insert(("ls0".into(), mac(3)), ip("192.0.2.11"));
+    let own = ip("192.0.2.50");
+    assert_eq!(
+        remote_locators(&m, own),
+        BTreeSet::from([ip("192.0.2.11"), ip("192.0.2.12")])
+    );
+    // Within the limits: untouched.
+    let mut same = m.clone();
+    assert!(apply_limits(&mut same, own, &Limits::default()).is_empty());
+    assert_eq!(same, m);
+    // One tunnel: .11 stays (lowest IP), .12's MAC and flood membership go; our own
+    // address is not a tunnel.
+    let mut cut = m.clone();
+    let faults = apply_limits(
+        &mut cut,
+        own,
+        &Limits {
+            tunnels: 1,
+            remote_macs: 1,
+            ..Limits::default()
+        },
+    );
+    assert_eq!(
+        faults,
+        [
+            Fault::TunnelLimit {
+                limit: 1,
+                requested: 2
+            },
+            Fault::RemoteMacLimit {
+                limit: 1,
+                requested: 2
+            }
+        ]
+    );
+    assert_eq!(
+        cut.unknown_dst["ls0"],
+        BTreeSet::from([ip("192.0.2.11"), own])
+    );
+    // Then one remote MAC: the first by (switch, MAC).
+    assert_eq!(
+        cut.remote_macs.into_iter().collect::<Vec<_>>(),
+        [(("ls0".to_string(), mac(1)), ip("192.0.2.11"))]
+    );
+    for f in &faults {
+        assert!(f.switch_fault().is_some(), "{f}");
+    }
 }

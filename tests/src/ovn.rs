@@ -292,6 +292,31 @@ impl OvnCentral {
         &self.northd
     }
 
+    /// Adds logical switch port `lsp` with addresses `mac ip` on NB logical switch
+    /// `lswitch`, plugs a VM for it into `hv` (as `ip/24`) and waits until OVN reports
+    /// the port up.
+    pub fn add_vm_port(
+        &self,
+        hv: &mut Hypervisor,
+        lswitch: &str,
+        lsp: &str,
+        mac: &str,
+        ip: &str,
+    ) -> Result<()> {
+        self.nbctl(&[
+            "lsp-add",
+            lswitch,
+            lsp,
+            "--",
+            "lsp-set-addresses",
+            lsp,
+            &format!("{mac} {ip}"),
+        ])?;
+        hv.add_vm(lsp, mac, &format!("{ip}/24"))?;
+        self.nbctl(&["wait-until", "Logical_Switch_Port", lsp, "up=true"])?;
+        Ok(())
+    }
+
     /// Adds a `vtep` logical switch port `lsp` on NB logical switch `lswitch` for the
     /// hardware_vtep physical switch `physical_switch` and its logical switch
     /// `vtep_switch`, with addresses `unknown` (OVN floods unknown MACs to it).

@@ -126,24 +126,10 @@ fn ip4(s: &str) -> [u8; 4] {
     s.parse::<std::net::Ipv4Addr>().unwrap().octets()
 }
 
-/// Adds logical switch port `lsp` with `mac ip` on `lsw0`, plugs a VM for it into
-/// `hv` and waits until OVN reports the port up.
+/// Adds logical switch port `lsp` with `mac ip` on `lsw0` and plugs a VM for it into
+/// `hv`.
 fn add_vm(central: &OvnCentral, hv: &mut Hypervisor, lsp: &str, mac: &str, ip: &str) {
-    central
-        .nbctl(&[
-            "lsp-add",
-            "lsw0",
-            lsp,
-            "--",
-            "lsp-set-addresses",
-            lsp,
-            &format!("{mac} {ip}"),
-        ])
-        .unwrap();
-    hv.add_vm(lsp, mac, &format!("{ip}/24")).unwrap();
-    central
-        .nbctl(&["wait-until", "Logical_Switch_Port", lsp, "up=true"])
-        .unwrap();
+    central.add_vm_port(hv, "lsw0", lsp, mac, ip).unwrap();
 }
 
 #[test]
@@ -167,19 +153,7 @@ fn l2gw_ovn_lab_bridges_a_vlan_into_ovn_through_hardware_vtep() {
     .unwrap();
     central.nbctl(&["ls-add", "lsw0"]).unwrap();
     central
-        .nbctl(&[
-            "lsp-add",
-            "lsw0",
-            "vm1",
-            "--",
-            "lsp-set-addresses",
-            "vm1",
-            &format!("{VM_MAC} {VM_IP}"),
-        ])
-        .unwrap();
-    hv.add_vm("vm1", VM_MAC, &format!("{VM_IP}/24")).unwrap();
-    central
-        .nbctl(&["wait-until", "Logical_Switch_Port", "vm1", "up=true"])
+        .add_vm_port(&mut hv, "lsw0", "vm1", VM_MAC, VM_IP)
         .unwrap();
 
     // The hardware_vtep side: physical switch gw1, logical switch ls0 on (phys, 100).

@@ -226,19 +226,7 @@ fn ovs_vtep_lab_compares_causeway_with_the_reference_vtep() {
     .unwrap();
     central.nbctl(&["ls-add", "lsw0"]).unwrap();
     central
-        .nbctl(&[
-            "lsp-add",
-            "lsw0",
-            "vm1",
-            "--",
-            "lsp-set-addresses",
-            "vm1",
-            &format!("{VM_MAC} {VM_IP}"),
-        ])
-        .unwrap();
-    hv.add_vm("vm1", VM_MAC, &format!("{VM_IP}/24")).unwrap();
-    central
-        .nbctl(&["wait-until", "Logical_Switch_Port", "vm1", "up=true"])
+        .add_vm_port(&mut hv, "lsw0", "vm1", VM_MAC, VM_IP)
         .unwrap();
 
     // causeway as gw1.

@@ -237,14 +237,35 @@ fn default_stats_interval_s() -> u32 {
 #[serde(deny_unknown_fields)]
 pub struct ControllerSection {
     /// hardware_vtep database servers tried in turn: `unix:/abs/path`, `tcp:IP:PORT`,
-    /// `ssl:IP:PORT`.
+    /// `ssl:IP:PORT` (may be empty with `serve`).
+    #[serde(default)]
     pub remotes: Vec<Spanned<String>>,
+    /// Serve the database on the box with a supervised stock `ovsdb-server`.
+    #[serde(default)]
+    pub serve: Option<Spanned<ServeSection>>,
     /// This box's `Physical_Switch` name (default `identity.name`).
     #[serde(default)]
     pub physical_switch: Option<Spanned<String>>,
     /// Seconds between writes of `Logical_Binding_Stats` counters (at least 1).
     #[serde(default = "default_stats_interval_s")]
     pub stats_interval_s: u32,
+}
+
+/// `roles.l2_gateway.controller.serve`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeSection {
+    /// The database file (absolute), created from `schema` when missing.
+    pub db: Spanned<String>,
+    /// Extra `ovsdb-server --remote`s, e.g. `ptcp:6640:0.0.0.0`.
+    #[serde(default)]
+    pub listen: Vec<Spanned<String>>,
+    /// Socket, pidfile and log directory (absolute; default: the db's directory).
+    #[serde(default)]
+    pub rundir: Option<Spanned<String>>,
+    /// The vtep schema (default `/usr/share/openvswitch/vtep.ovsschema`).
+    #[serde(default)]
+    pub schema: Option<Spanned<String>>,
 }
 
 /// `roles.l2_gateway.underlay`
@@ -469,6 +490,8 @@ pub struct ControllerConfig {
     pub physical_switch: String,
     /// Shortest time between writes of binding counters.
     pub stats_interval: Duration,
+    /// The on-box `ovsdb-server` to run (its socket is then the first remote).
+    pub serve: Option<crate::ovsdb_server::ServeConfig>,
 }
 
 /// A validated port.
@@ -707,15 +730,59 @@ impl Bootstrap {
                         if l2.logical.is_some() {
                             return Err(both(&c.referenced));
                         }
-                        if c.value.remotes.is_empty() {
+                        if c.value.remotes.is_empty() && c.value.serve.is_none() {
                             return Err(err(
                                 &c.referenced,
                                 "roles.l2_gateway.controller needs at least one remote \
-                                 (e.g. `unix:/run/openvswitch/vtep.sock`)"
+                                 (e.g. `unix:/run/openvswitch/vtep.sock`) or `serve:`"
                                     .into(),
                             ));
                         }
                         let mut remotes = Vec::new();
+                        let serve = match &c.value.serve {
+                            None => None,
+                            Some(s) => {
+                                let abs = |v: &Spanned<String>, key: &str| {
+                                    let p = PathBuf::from(v.value.trim());
+                                    if p.is_absolute() && p.file_name().is_some() {
+                                        Ok(p)
+                                    } else {
+                                        Err(err(
+                                            &v.referenced,
+                                            format!(
+                                                "controller.serve.{key} must be an absolute \
+                                                 path, not `{}`",
+                                                v.value
+                                            ),
+                                        ))
+                                    }
+                                };
+                                let db = abs(&s.value.db, "db")?;
+                                let rundir = match &s.value.rundir {
+                                    Some(r) => abs(r, "rundir")?,
+                                    None => db.parent().unwrap_or(Path::new("/")).to_owned(),
+                                };
+                                let schema = match &s.value.schema {
+                                    Some(r) => abs(r, "schema")?,
+                                    None => crate::ovsdb_server::DEFAULT_SCHEMA.into(),
+                                };
+                                let mut listen = Vec::new();
+                                for l in &s.value.listen {
+                                    crate::ovsdb_server::check_listen(l.value.trim())
+                                        .map_err(|m| err(&l.referenced, m))?;
+                                    listen.push(l.value.trim().to_owned());
+                                }
+                                let serve = crate::ovsdb_server::ServeConfig {
+                                    db,
+                                    schema,
+                                    rundir,
+                                    listen,
+                                };
+                                // The local server first: it is always there.
+                                remotes.push(ovsdb::Remote::Unix(serve.socket()));
+                                Some(serve)
+                            }
+                        };
                         for r in &c.value.remotes {
                             let remote = r.value.trim().parse::<ovsdb::Remote>().map_err(|_| {
                                 err(
@@ -745,6 +812,7 @@ impl Bootstrap {
                             stats_interval: Duration::from_secs(u64::from(
                                 c.value.stats_interval_s.max(1),
                             )),
+                            serve,
                         })
                     }
                 };
@@ -1337,6 +1405,59 @@ roles:
         assert_eq!(e.position, Some((15, 17)), "{e}");
         let e = error_of(L2.split("    logical:").next().unwrap());
         assert!(e.message.contains("`controller:`"), "{e}");
+    }
+
+    #[test]
+    fn a_controller_served_on_the_box() {
+        let c = parse_str(&with_controller(
+            "    controller:\n      physical_switch: gw1\n      serve:\n        \
+             db: /var/lib/causeway/vtep.db\n        listen: [\"ptcp:6640:0.0.0.0\"]\n",
+        ))
+        .unwrap();
+        let ctl = c.l2_gateway.unwrap().controller.unwrap();
+        let serve = ctl.serve.expect("serve");
+        assert_eq!(serve.rundir, Path::new("/var/lib/causeway"));
+        assert_eq!(serve.schema, Path::new(crate::ovsdb_server::DEFAULT_SCHEMA));
+        assert_eq!(serve.listen, ["ptcp:6640:0.0.0.0"]);
+        // Only the local socket when no remotes are given.
+        assert_eq!(
+            ctl.remotes,
+            [ovsdb::Remote::Unix("/var/lib/causeway/vtep.sock".into())]
+        );
+        // With remotes: the local server first, then those.
+        let c = parse_str(&with_controller(
+            "    controller:\n      remotes: [\"tcp:192.0.2.9:6640\"]\n      serve: \
+             {db: /d/vtep.db, rundir: /run/cw}\n",
+        ))
+        .unwrap();
+        let ctl = c.l2_gateway.unwrap().controller.unwrap();
+        assert_eq!(ctl.remotes.len(), 2);
+        assert_eq!(
+            ctl.remotes[0],
+            ovsdb::Remote::Unix("/run/cw/vtep.sock".into())
+        );
+    }
+
+    #[test]
+    fn serve_errors_point_at_the_value() {
+        let e = error_of(&with_controller(
+            "    controller:\n      serve:\n        db: /d/vtep.db\n        \
+             listen: [\"ptcp:6640:0.0.0.0\", \"tcp:6640\"]\n",
+        ));
+        assert_eq!(e.position, Some((18, 39)), "{e}");
+        assert!(
+            e.message.contains("not a supported ovsdb-server remote"),
+            "{e}"
+        );
+        let e = error_of(&with_controller(
+            "    controller:\n      serve: {db: vtep.db}\n",
+        ));
+        assert_eq!(e.position, Some((16, 19)), "{e}");
+        assert!(e.message.contains("absolute"), "{e}");
+        let e = error_of(&with_controller(
+            "    controller:\n      serve: {db: /d/vtep.db, port: 6640}\n",
+        ));
+        assert!(e.message.contains("port"), "{e}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod config;
 pub mod l2model;
 pub mod metrics;
 pub mod neighbor;
+pub mod ovsdb_server;
 pub mod roles;
 pub mod runtime;
 pub mod standalone;

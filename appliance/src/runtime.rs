@@ -62,6 +62,9 @@ pub enum RuntimeError {
     /// The L2 gateway's tables could not be built from its configuration.
     #[error("{0}")]
     L2(#[from] crate::roles::l2::L2Error),
+    /// The on-box hardware_vtep database server could not be brought up.
+    #[error("roles.l2_gateway.controller.serve: {0}")]
+    VtepServer(#[from] crate::ovsdb_server::ServerError),
     /// An I/O error (metrics listener, runtime).
     #[error("{context}: {source}")]
     Io {
@@ -674,6 +677,18 @@ pub fn run(config: &Config) -> Result<(), RuntimeError> {
         source,
     })?;
 
+    // Before EAL init: the supervisor thread (and so the server) keeps the full CPU
+    // mask instead of sharing the main lcore. Dropped last, after the agent.
+    let vtep_server = match config
+        .l2_gateway
+        .as_ref()
+        .and_then(|l2| l2.controller.as_ref())
+        .and_then(|c| c.serve.as_ref())
+    {
+        Some(serve) => Some(crate::ovsdb_server::OvsdbServer::start(serve)?),
+        None => None,
+    };
+
     let mut dataplane = Dataplane::init(config)?;
     let roles = if config.l2_gateway.is_some() {
         "l2_gateway"
@@ -724,6 +739,8 @@ pub fn run(config: &Config) -> Result<(), RuntimeError> {
     // The metrics endpoint reads port stats: stop it before the ports close.
     tokio.shutdown_timeout(Duration::from_secs(1));
     dataplane.shutdown(&stop);
+    // The agent went with the tokio runtime; now the database server can go.
+    drop(vtep_server);
     info!("causeway stopped");
     Ok(())
 }

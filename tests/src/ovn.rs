@@ -292,6 +292,26 @@ impl OvnCentral {
         &self.northd
     }
 
+    /// The hardware_vtep side of one gateway, wired to this OVN: a vtep database for
+    /// physical switch `ps` (tunnel IP `tunnel_ip`) with logical switch `ls` bound on
+    /// `(port, vlan)`, ovn-controller-vtep connecting it, and the `vtep` port
+    /// `<ps>-<ls>` on NB logical switch `lswitch`.
+    pub fn attach_vtep_gateway(
+        &self,
+        dir: &Path,
+        ps: &str,
+        tunnel_ip: &str,
+        (port, vlan, ls): (&str, u16, &str),
+        lswitch: &str,
+    ) -> Result<(VtepDb, ControllerVtep)> {
+        let vtep = VtepDb::start(dir, ps, tunnel_ip, &[port], false)?;
+        vtep.vtepctl(&["add-ls", ls])?;
+        vtep.vtepctl(&["bind-ls", ps, port, &vlan.to_string(), ls])?;
+        let cv = ControllerVtep::start(dir, &vtep, self)?;
+        self.add_vtep_port(lswitch, &format!("{ps}-{ls}"), ps, ls)?;
+        Ok((vtep, cv))
+    }
+
     /// Adds logical switch port `lsp` with addresses `mac ip` on NB logical switch
     /// `lswitch`, plugs a VM for it into `hv` (as `ip/24`) and waits until OVN reports
     /// the port up.

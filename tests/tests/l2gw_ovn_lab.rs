@@ -157,13 +157,8 @@ fn l2gw_ovn_lab_bridges_a_vlan_into_ovn_through_hardware_vtep() {
         .unwrap();
 
     // The hardware_vtep side: physical switch gw1, logical switch ls0 on (phys, 100).
-    let vtep = VtepDb::start(dir.path(), "gw1", GW_TUN, &["phys"], false).unwrap();
-    vtep.vtepctl(&["add-ls", "ls0"]).unwrap();
-    vtep.vtepctl(&["bind-ls", "gw1", "phys", "100", "ls0"])
-        .unwrap();
-    let cv = ControllerVtep::start(dir.path(), &vtep, &central).unwrap();
-    central
-        .add_vtep_port("lsw0", "gw1-ls0", "gw1", "ls0")
+    let (vtep, cv) = central
+        .attach_vtep_gateway(dir.path(), "gw1", GW_TUN, ("phys", 100, "ls0"), "lsw0")
         .unwrap();
 
     // The physical host behind the VLAN switch; causeway's ports.

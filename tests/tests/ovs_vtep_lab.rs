@@ -21,9 +21,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tests::labs::VtepGateway;
-use tests::ovn::{
-    ControllerVtep, Hypervisor, OvnCentral, OvsVtep, Underlay, VM_MTU, VlanSwitch, VtepDb,
-};
+use tests::ovn::{ControllerVtep, Hypervisor, OvnCentral, OvsVtep, Underlay, VM_MTU, VlanSwitch};
 use tests::{Netns, TempDir, wait_for};
 
 const T: Duration = Duration::from_secs(30);
@@ -230,13 +228,8 @@ fn ovs_vtep_lab_compares_causeway_with_the_reference_vtep() {
         .unwrap();
 
     // causeway as gw1.
-    let vtep = VtepDb::start(dir.path(), "gw1", CW_TUN, &["phys"], false).unwrap();
-    vtep.vtepctl(&["add-ls", "ls0"]).unwrap();
-    vtep.vtepctl(&["bind-ls", "gw1", "phys", "100", "ls0"])
-        .unwrap();
-    let _cv1 = ControllerVtep::start(dir.path(), &vtep, &central).unwrap();
-    central
-        .add_vtep_port("lsw0", "gw1-ls0", "gw1", "ls0")
+    let (vtep, _cv1) = central
+        .attach_vtep_gateway(dir.path(), "gw1", CW_TUN, ("phys", 100, "ls0"), "lsw0")
         .unwrap();
     let gw = VtepGateway::start(
         &dir,

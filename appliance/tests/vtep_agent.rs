@@ -129,6 +129,20 @@ impl VtepServer {
         argv.extend_from_slice(args);
         run(&argv)
     }
+
+    /// [`vtepctl`](Self::vtepctl) that returns `None` when the command fails (e.g. a
+    /// row the agent deleted since the caller listed it).
+    fn try_vtepctl(&self, args: &[&str]) -> Option<String> {
+        let db = format!("--db={}", self.remote());
+        let out = Command::new("vtep-ctl")
+            .args([db.as_str(), "--timeout=30"])
+            .args(args)
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    }
 }
 
 fn agent_config(remote: &str, ports: &[&str]) -> VtepAgentConfig {
@@ -349,9 +363,30 @@ fn bare(srv: &VtepServer, table: &str, record: &str, column: &str) -> String {
 }
 
 /// Tunnel rows of gw1 as (local IP, remote IP) -> (bfd_config_local,
-/// bfd_status), every one referenced from `Physical_Switch.tunnels`.
+/// bfd_status), every one referenced from `Physical_Switch.tunnels`. The agent may
+/// delete a tunnel between two of the reads (its hold-down expiring), so a view with
+/// a row gone mid-read is read again.
 fn tunnels(srv: &VtepServer) -> BTreeMap<(String, String), (String, String)> {
-    let referenced: BTreeSet<String> = bare(srv, "Physical_Switch", "gw1", "tunnels")
+    for _ in 0..50 {
+        if let Some(t) = read_tunnels(srv) {
+            return t;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("no stable view of the Tunnel table, or a Tunnel row that is not gw1's");
+}
+
+fn read_tunnels(srv: &VtepServer) -> Option<BTreeMap<(String, String), (String, String)>> {
+    let bare = |table: &str, record: &str, column: &str| {
+        srv.try_vtepctl(&[
+            "--bare",
+            &format!("--columns={column}"),
+            "list",
+            table,
+            record,
+        ])
+    };
+    let referenced: BTreeSet<String> = bare("Physical_Switch", "gw1", "tunnels")?
         .split_whitespace()
         .map(str::to_owned)
         .collect();
@@ -360,24 +395,21 @@ fn tunnels(srv: &VtepServer) -> BTreeMap<(String, String), (String, String)> {
         .split_whitespace()
         .map(str::to_owned)
         .collect();
-    assert_eq!(all, referenced, "every Tunnel row is gw1's");
-    let loc = |t: &str, end: &str| {
-        bare(
-            srv,
-            "Physical_Locator",
-            &bare(srv, "Tunnel", t, end),
-            "dst_ip",
-        )
-    };
+    if all != referenced {
+        // Listed across one of the agent's transactions, or a Tunnel row that is not
+        // gw1's; the caller reads again and gives up if it persists.
+        return None;
+    }
+    let loc = |t: &str, end: &str| bare("Physical_Locator", &bare("Tunnel", t, end)?, "dst_ip");
     all.iter()
         .map(|t| {
-            (
-                (loc(t, "local"), loc(t, "remote")),
+            Some((
+                (loc(t, "local")?, loc(t, "remote")?),
                 (
-                    bare(srv, "Tunnel", t, "bfd_config_local"),
-                    bare(srv, "Tunnel", t, "bfd_status"),
+                    bare("Tunnel", t, "bfd_config_local")?,
+                    bare("Tunnel", t, "bfd_status")?,
                 ),
-            )
+            ))
         })
         .collect()
 }
